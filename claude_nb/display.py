@@ -1,0 +1,112 @@
+"""Showing a reply in a notebook: a live view while it streams, static output after.
+
+At the end the live widget is replaced (display update) by static `text/html` +
+`text/markdown` + `text/plain` and closed, so a saved notebook renders without a kernel, on
+GitHub and in nbconvert, and carries no widget state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from typing import Any, Iterator
+
+from IPython.display import display
+
+from . import cards
+from .errors import ClaudeNBError
+from .presenter import Presenter
+from .session import Conversation, Reply
+from .view import LiveView
+
+__all__ = ["stream_live", "static_bundle", "show_error", "show_history", "interrupt_stops"]
+
+# How long a running view waits for its first message before telling the user that this
+# frontend can't deliver clicks while a cell runs (kernel interrupt is the way then).
+HELLO_GRACE = 2.0
+
+
+def static_bundle(reply: Reply) -> dict[str, str]:
+    """The final, kernel-free rendering of a reply."""
+    demo = bool(reply.backend and reply.backend.demo)
+    return {"text/html": cards.reply_html(reply, demo=demo, standalone=True),
+            "text/markdown": cards.reply_markdown(reply),
+            "text/plain": cards.reply_plain(reply)}
+
+
+@contextlib.contextmanager
+def interrupt_stops(reply: Reply) -> Iterator[None]:
+    """While the reply runs on this (main-thread) loop, SIGINT stops it instead of tearing
+    through the event loop, which would leave the HTTP stream open."""
+    loop = asyncio.get_running_loop()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        loop.add_signal_handler(signal.SIGINT, reply.stop, "interrupt")
+    except (NotImplementedError, RuntimeError, ValueError):  # e.g. Windows loops
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        signal.signal(signal.SIGINT, previous)
+
+
+def _actions(reply: Reply, view: LiveView) -> Any:
+    def on_action(msg: dict[str, Any]) -> None:
+        kind = msg.get("type")
+        if kind == "stop":
+            reply.stop("user")
+        elif kind in ("approve", "deny"):
+            reply.approve(str(msg.get("id", "")), kind == "approve")
+        elif kind == "insert_cell":
+            _insert_cell(str(msg.get("code", "")))
+    return on_action
+
+
+def _insert_cell(code: str) -> None:
+    """Put code into a new cell below (IPython's set_next_input payload)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None and code:
+        shell.set_next_input(code, replace=False)
+
+
+async def stream_live(reply: Reply, *, insert_cells: bool = False) -> None:
+    """Run `reply` on the current loop, showing it live, then leave static output."""
+    view = LiveView(insert_cells=insert_cells)
+    handle = display(view, display_id=True)
+    presenter = Presenter(view.push, demo=False).attach(reply)
+    view.on_action(_actions(reply, view))
+    watch = asyncio.get_running_loop().call_later(HELLO_GRACE, _maybe_interrupt_only, view, reply)
+    try:
+        with interrupt_stops(reply):
+            await reply.run()
+    finally:
+        watch.cancel()
+        presenter.close()
+        if handle is not None:
+            handle.update(static_bundle(reply), raw=True)
+        view.close()
+
+
+def _maybe_interrupt_only(view: LiveView, reply: Reply) -> None:
+    if reply.running and not view.heard_from_frontend:
+        view.push({"op": "state", "running": True, "stop": "interrupt"})
+
+
+def show_error(error: ClaudeNBError) -> None:
+    html = cards.error_card(error)
+    display({"text/html": cards.wrap_static(html),
+             "text/plain": f"{error.title}: {error.message}"}, raw=True)
+
+
+def show_history(conversation: Conversation) -> None:
+    display({"text/html": cards.history_html(conversation),
+             "text/plain": cards.history_plain(conversation)}, raw=True)

@@ -1,0 +1,69 @@
+"""Session events: what the run loop adds to the transcript's changes.
+
+A `Reply` yields transcript changes (`claude_nb.transcript`) interleaved with these values,
+in order; renderers dispatch on the type. All are frozen and carry references, not copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Union
+
+from .errors import ClaudeNBError
+from .transcript import Change, ToolUseBlock, Turn
+
+if TYPE_CHECKING:
+    from .tools import ToolOutcome
+
+__all__ = ["TurnBegan", "Retrying", "ToolStatus", "Failed", "Stopped", "Finished", "Event"]
+
+
+@dataclass(frozen=True)
+class TurnBegan:
+    """An API request starts (the first of a reply, or the next one of a tool loop)."""
+
+    turn: Turn
+    iteration: int
+
+
+@dataclass(frozen=True)
+class Retrying:
+    """A retryable failure; the loop waits `delay` seconds before attempt `attempt`."""
+
+    error: ClaudeNBError
+    attempt: int
+    of: int
+    delay: float
+
+
+@dataclass(frozen=True)
+class ToolStatus:
+    """A client tool call changed state: awaiting_approval, running, done, error, stopped."""
+
+    block: ToolUseBlock
+    status: str
+    outcome: "ToolOutcome | None" = None
+    started_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: ClaudeNBError
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """`reason` is "user" (Stop button / stop()) or "interrupt" (kernel interrupt, Ctrl-C)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The reply is over, whatever the outcome; always the last event."""
+
+    status: str  # done | stopped | failed
+    data: Any = None
+
+
+Event = Union[Change, TurnBegan, Retrying, ToolStatus, Failed, Stopped, Finished]

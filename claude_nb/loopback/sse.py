@@ -1,0 +1,170 @@
+"""The Messages API wire format: SSE frames, the Message they add up to, the reference files.
+
+Everything the loopback server streams is a list of raw frames, so a recorded transcript and
+a turn built in Python go through the same writer, the same fault injection and the same
+non-streaming assembly.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import claude_nb
+
+__all__ = [
+    "SHARED_ENV", "frame", "split_frames", "parse_frame", "assemble", "shared_dir",
+    "transcript", "transcript_names", "http_error_names",
+]
+
+SHARED_ENV = "CLAUDE_NB_SHARED"
+
+Json = dict[str, Any]
+
+
+def frame(data: Mapping[str, Any], event: str | None = None) -> bytes:
+    """One frame, `event: <type>\\ndata: <json>\\n\\n`, compact JSON except ping like the API."""
+    name = event or str(data["type"])
+    if name == "ping":
+        text = json.dumps(data)
+    else:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return f"event: {name}\ndata: {text}\n\n".encode()
+
+
+def split_frames(body: str | bytes) -> list[bytes]:
+    """Cut a raw SSE body into frames, each keeping its blank-line terminator."""
+    raw = body.encode() if isinstance(body, str) else body
+    return [part + b"\n\n" for part in raw.split(b"\n\n") if part.strip()]
+
+
+def parse_frame(raw: bytes) -> tuple[str | None, Any]:
+    """(event name, decoded data) of one frame; data is None when it is not valid JSON."""
+    event: str | None = None
+    data: list[str] = []
+    for line in raw.decode("utf-8", "replace").splitlines():
+        field, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "event":
+            event = value
+        elif field == "data":
+            data.append(value)
+    try:
+        return event, json.loads("\n".join(data))
+    except ValueError:
+        return event, None
+
+
+# ------------------------------------------------------------ non-streaming assembly
+
+def _add(key: str) -> Callable[[Json, Json], None]:
+    def apply(block: Json, delta: Json) -> None:
+        block[key] = block.get(key, "") + delta[key]
+    return apply
+
+
+def _signature(block: Json, delta: Json) -> None:
+    block["signature"] = delta["signature"]
+
+
+def _partial_json(block: Json, delta: Json) -> None:
+    block["_partial_json"] = block.get("_partial_json", "") + delta["partial_json"]
+
+
+def _citation(block: Json, delta: Json) -> None:
+    block.setdefault("citations", []).append(delta["citation"])
+
+
+_DELTAS: dict[str, Callable[[Json, Json], None]] = {
+    "text_delta": _add("text"),
+    "thinking_delta": _add("thinking"),
+    "signature_delta": _signature,
+    "input_json_delta": _partial_json,
+    "citations_delta": _citation,
+}
+
+
+def _close_block(block: Json) -> None:
+    """Parse the streamed tool input; a cut-off input (max_tokens) keeps `{}` as the API does."""
+    partial = block.pop("_partial_json", None)
+    if partial is not None:
+        try:
+            block["input"] = json.loads(partial or "{}")
+        except ValueError:
+            pass
+
+
+def _on_message_start(message: Json, data: Json) -> None:
+    message.update(copy.deepcopy(data["message"]))
+
+
+def _on_block_start(message: Json, data: Json) -> None:
+    message["content"].append(copy.deepcopy(data["content_block"]))
+
+
+def _on_block_delta(message: Json, data: Json) -> None:
+    apply = _DELTAS.get(data["delta"]["type"])
+    if apply is not None:
+        apply(message["content"][data["index"]], data["delta"])
+
+
+def _on_block_stop(message: Json, data: Json) -> None:
+    _close_block(message["content"][data["index"]])
+
+
+def _on_message_delta(message: Json, data: Json) -> None:
+    message.update(data["delta"])
+    message["usage"].update(data.get("usage", {}))
+
+
+_EVENTS: dict[str, Callable[[Json, Json], None]] = {
+    "message_start": _on_message_start,
+    "content_block_start": _on_block_start,
+    "content_block_delta": _on_block_delta,
+    "content_block_stop": _on_block_stop,
+    "message_delta": _on_message_delta,
+}
+
+
+def assemble(frames: Iterable[bytes]) -> Json:
+    """The Message a non-streaming request gets for these frames, or the `error` event's data."""
+    message: Json = {}
+    for raw in frames:
+        _, data = parse_frame(raw)
+        if not isinstance(data, dict):
+            continue
+        if data.get("type") == "error":
+            return data
+        handler = _EVENTS.get(str(data.get("type")))
+        if handler is not None:
+            handler(message, data)
+    for block in message.get("content", []):
+        _close_block(block)
+    return message
+
+
+# ------------------------------------------------------------ reference files
+
+def shared_dir() -> Path:
+    """`$CLAUDE_NB_SHARED`, else `shared/` beside the repository checkout."""
+    env = os.environ.get(SHARED_ENV)
+    if env:
+        return Path(env)
+    return Path(claude_nb.__file__).resolve().parents[2] / "shared"
+
+
+def transcript(name: str) -> str:
+    """The exact SSE body of `transcripts/<name>.sse`."""
+    return (shared_dir() / "transcripts" / f"{name}.sse").read_text(encoding="utf-8")
+
+
+def transcript_names() -> list[str]:
+    return sorted(p.stem for p in (shared_dir() / "transcripts").glob("*.sse"))
+
+
+def http_error_names() -> list[str]:
+    return sorted(p.stem for p in (shared_dir() / "transcripts" / "http_errors").glob("*.http"))

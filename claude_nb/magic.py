@@ -1,0 +1,204 @@
+"""`%%claude` and `%claude`: thin IPython layers over `session.Conversation`.
+
+In a kernel the cell is rewritten to `await ...` (an input transformer), so the kernel keeps
+handling widget messages (the Stop button) while the answer streams, and the cell stays
+running until the turn ends (headless runs keep only the running cell's output). In terminal
+IPython the magic runs synchronously and prints the text; Ctrl-C stops the stream cleanly.
+
+Kernel interrupt and Ctrl-C close the stream, keep the partial answer, then re-raise
+KeyboardInterrupt so "Run All" stops; the Stop button ends the cell normally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from typing import Any
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from traitlets import Bool, CFloat, CInt, Unicode
+from traitlets.config import Configurable
+
+from .errors import ClaudeNBError, ConfigError
+from .options import DEFAULT_MODEL, Options
+from .prompt import interpolate
+from .session import Conversation, Reply
+
+__all__ = ["ClaudeMagics", "load", "unload"]
+
+
+class Claude(Configurable):
+    """Defaults for `%%claude` (`%config Claude.model = "..."`, or ipython_config.py)."""
+
+    model = Unicode(DEFAULT_MODEL, help="Model name.").tag(config=True)
+    system = Unicode("", help="System prompt.").tag(config=True)
+    max_tokens = CInt(8192, help="Maximum output tokens per request.").tag(config=True)
+    thinking = CInt(0, help="Extended-thinking budget in tokens (0 = off).").tag(config=True)
+    temperature = CFloat(-1.0, help="Sampling temperature (-1 = API default).").tag(config=True)
+    read_timeout = CFloat(120.0, help="Seconds without a byte before the stream counts as "
+                          "stalled.").tag(config=True)
+    max_retries = CInt(2, help="Retries for 429/5xx/529 and failed connections.").tag(config=True)
+    retry_cap = CFloat(30.0, help="Longest retry-after (s) waited for; longer fails at once."
+                       ).tag(config=True)
+    max_iterations = CInt(10, help="Cap on requests in one tool loop.").tag(config=True)
+    interpolate = Bool(True, help="Replace {name} with notebook variables.").tag(config=True)
+
+    def options(self) -> Options:
+        return Options(model=self.model, system=self.system or None, max_tokens=self.max_tokens,
+                       thinking=self.thinking or None,
+                       temperature=None if self.temperature < 0 else self.temperature,
+                       read_timeout=self.read_timeout, max_retries=self.max_retries,
+                       retry_cap=self.retry_cap, max_iterations=self.max_iterations)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse would exit the kernel
+        raise ConfigError(f"{message}\n\n{self.format_usage()}", title="Bad %%claude options")
+
+    def exit(self, status: int = 0, message: str | None = None) -> Any:
+        raise ConfigError(message or self.format_help(), title="%%claude help")
+
+
+def _parser() -> _Parser:
+    p = _Parser(prog="%%claude", add_help=True,
+                description="Ask Claude; the cell body is the prompt. Multi-turn by default.")
+    p.add_argument("-m", "--model")
+    p.add_argument("-s", "--system", help="system prompt for this and later turns")
+    p.add_argument("--max-tokens", type=int)
+    p.add_argument("-t", "--thinking", type=int, metavar="BUDGET", help="thinking budget")
+    p.add_argument("--temperature", type=float)
+    p.add_argument("--new", action="store_true", help="start a fresh conversation")
+    p.add_argument("-o", "--out", metavar="VAR", help="store the Reply in this variable")
+    p.add_argument("--tools", metavar="F,G", help="Python functions to offer as tools")
+    p.add_argument("--web-search", action="store_true", help="enable the web search tool")
+    p.add_argument("--history", action="store_true", help="show the conversation so far")
+    p.add_argument("--no-interpolate", action="store_true", help="send {name} literally")
+    p.add_argument("prompt", nargs=argparse.REMAINDER)
+    return p
+
+
+@magics_class
+class ClaudeMagics(Magics):
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.config_obj = Claude(parent=shell)
+        self.conversation = Conversation(options=self.config_obj.options())
+        self.last_reply: Reply | None = None
+        self._system: str | None = None
+
+    # ---- parsing
+
+    def prepare(self, line: str, cell: str | None) -> tuple[argparse.Namespace, Reply | None]:
+        """Parse options and build the reply (None when the cell only asked for history)."""
+        args = _parser().parse_args(shlex.split(line, posix=True))
+        text = cell if cell is not None else " ".join(args.prompt)
+        if cell is not None and args.prompt:
+            raise ConfigError(f"Unexpected text after the options: {' '.join(args.prompt)!r}. "
+                              "The prompt goes in the cell body.", title="Bad %%claude options")
+        cfg = self.config_obj
+        if args.new:
+            self.conversation.reset()
+            self._system = None
+        if args.system is not None:  # a system prompt given once holds for the conversation
+            self._system = args.system
+        self.conversation.options = cfg.options().merge(system=self._system)
+        if args.history or not text.strip():
+            return args, None
+        if cfg.interpolate and not args.no_interpolate:
+            text = interpolate(text, self.shell.user_ns)
+        overrides: dict[str, Any] = {
+            "model": args.model, "max_tokens": args.max_tokens, "thinking": args.thinking,
+            "temperature": args.temperature, "web_search": args.web_search or None}
+        if args.tools:
+            from .tools import resolve_names
+
+            overrides["tools"] = resolve_names(args.tools, self.shell.user_ns)
+        return args, self.conversation.send(text.strip(), **overrides)
+
+    def _finish(self, args: argparse.Namespace, reply: Reply) -> Any:
+        self.last_reply = reply
+        if args.out:
+            self.shell.user_ns[args.out] = reply
+        if reply.error is not None:
+            raise reply.error
+        if reply.stop_reason_user == "interrupt":
+            raise KeyboardInterrupt
+        return None
+
+    # ---- entry points
+
+    async def run_async(self, line: str, cell: str | None) -> Any:
+        """The kernel path: stream into a live view while awaiting."""
+        from .display import show_history, stream_live
+
+        try:
+            args, reply = self.prepare(line, cell)
+        except ClaudeNBError as err:
+            from .display import show_error
+
+            show_error(err)
+            raise
+        if reply is None:
+            show_history(self.conversation)
+            return None
+        await stream_live(reply, insert_cells=True)
+        return self._finish(args, reply)
+
+    def run_sync(self, line: str, cell: str | None) -> Any:
+        """Terminal IPython (or a kernel that can't await): print as it streams."""
+        from .terminal import print_history, stream_to_terminal
+
+        args, reply = self.prepare(line, cell)
+        if reply is None:
+            print_history(self.conversation)
+            return None
+        stream_to_terminal(reply)
+        return self._finish(args, reply)
+
+    @cell_magic("claude")
+    def claude_cell(self, line: str, cell: str) -> Any:
+        return self.run_sync(line, cell)
+
+    @line_magic("claude")
+    def claude_line(self, line: str) -> Any:
+        return self.run_sync(line, None)
+
+
+# ---- the input transformer that makes %%claude awaitable in a kernel
+
+_CALL = "await get_ipython().magics_manager.registry['ClaudeMagics'].run_async({line!r}, {cell})"
+
+
+def _await_transform(lines: list[str]) -> list[str]:
+    """Rewrite a cell that is one `%%claude` (or one `%claude` line) into an `await`."""
+    first = next((i for i, l in enumerate(lines) if l.strip()), None)
+    if first is None:
+        return lines
+    head = lines[first].rstrip("\n")
+    if head.startswith("%%claude") and (len(head) == 8 or head[8] in " \t"):
+        body = "".join(lines[first + 1:])
+        return [_CALL.format(line=head[8:].strip(), cell=repr(body)) + "\n"]
+    rest = "".join(lines[first + 1:]).strip()
+    if head.startswith("%claude") and (len(head) == 7 or head[7] in " \t") and not rest:
+        return [_CALL.format(line=head[7:].strip(), cell="None") + "\n"]
+    return lines
+
+
+def _in_kernel(shell: Any) -> bool:
+    return getattr(shell, "kernel", None) is not None
+
+
+def load(shell: Any) -> None:
+    magics = ClaudeMagics(shell)
+    shell.register_magics(magics)
+    shell.configurables.append(magics.config_obj)  # so `%config Claude.x = ...` reaches it
+    if _in_kernel(shell):
+        cleanup = shell.input_transformer_manager.cleanup_transforms
+        if _await_transform not in cleanup:
+            cleanup.append(_await_transform)
+
+
+def unload(shell: Any) -> None:
+    cleanup = shell.input_transformer_manager.cleanup_transforms
+    if _await_transform in cleanup:
+        cleanup.remove(_await_transform)

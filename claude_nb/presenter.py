@@ -1,0 +1,197 @@
+"""Events → view ops: the live rendering of a reply, coalesced like rich's `Live`.
+
+Text and thinking stream through `StreamingMarkdown` (committed HTML is sent once, only the
+open tail is re-sent); tool input streams as raw text; every card comes from `cards` (the one
+escaping path). Deltas are buffered and flushed at most every `interval` seconds, and always
+at block ends and at the end of the reply, so a fast stream costs a bounded number of updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Callable
+
+from . import cards
+from .events import Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
+from .markdown import StreamingMarkdown
+from .transcript import (Block, BlockDelta, BlockFinished, BlockStarted, TextBlock,
+                         ThinkingBlock, ToolUseBlock, TurnFinished, UnknownEvent)
+
+__all__ = ["Presenter"]
+
+Sink = Callable[[dict[str, Any]], None]
+
+
+class _Stream:
+    """A streaming Markdown area of one block, with its not-yet-sent text."""
+
+    __slots__ = ("md", "pending")
+
+    def __init__(self) -> None:
+        self.md = StreamingMarkdown()
+        self.pending: list[str] = []
+
+
+class Presenter:
+    """Listener for `Reply.subscribe`: turns events into ops for a sink (`LiveView.push`)."""
+
+    def __init__(self, sink: Sink, *, prefix: str = "", demo: bool = False,
+                 interval: float = 0.05) -> None:
+        self.sink = sink
+        self.prefix = prefix
+        self.demo = demo
+        self.interval = interval
+        self._turn_no = -1
+        self._streams: dict[str, _Stream] = {}
+        self._json_pending: dict[str, list[str]] = {}
+        self._last_flush = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._reply: Any = None
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            TurnBegan: self._on_turn_began, BlockStarted: self._on_block_started,
+            BlockDelta: self._on_delta, BlockFinished: self._on_block_finished,
+            TurnFinished: lambda e: self.flush(), ToolStatus: self._on_tool_status,
+            Retrying: self._on_retrying, Failed: self._on_failed, Stopped: self._on_stopped,
+            Finished: self._on_finished, UnknownEvent: self._on_unknown_event,
+        }
+
+    def attach(self, reply: Any) -> "Presenter":
+        self._reply = reply
+        reply.subscribe(self)
+        return self
+
+    def __call__(self, event: Any) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    # ---- ids
+
+    def _id(self, block: Block) -> str:
+        return f"{self.prefix}t{self._turn_no}b{block.index}"
+
+    # ---- handlers
+
+    def _on_turn_began(self, event: TurnBegan) -> None:
+        self.flush()
+        self._turn_no += 1
+        if self._turn_no == 0:
+            self.sink({"op": "state", "running": True, "demo": self.demo})
+
+    def _on_block_started(self, event: BlockStarted) -> None:
+        block = event.block
+        bid = self._id(block)
+        self.sink({"op": "block", "id": bid, "kind": cards.kind_of(block),
+                   "html": cards.live_block_html(block)})
+        if isinstance(block, (TextBlock, ThinkingBlock)):
+            self._streams[bid] = _Stream()
+        elif isinstance(block, ToolUseBlock):
+            self._json_pending[bid] = []
+
+    def _on_delta(self, event: BlockDelta) -> None:
+        bid = self._id(event.block)
+        if event.kind in ("text", "thinking"):
+            stream = self._streams.get(bid)
+            if stream is not None:
+                stream.pending.append(event.text)
+        elif event.kind == "input_json":
+            self._json_pending.setdefault(bid, []).append(event.text)
+        else:
+            return
+        self._schedule()
+
+    def _on_block_finished(self, event: BlockFinished) -> None:
+        block = event.block
+        bid = self._id(block)
+        stream = self._streams.pop(bid, None)
+        self._json_pending.pop(bid, None)
+        if isinstance(block, TextBlock) and stream is not None and not block.citations:
+            self._send_md(bid, stream, final=True)  # the committed HTML is already there
+            return
+        self.sink({"op": "final", "id": bid, "html": cards.block_html(block)})
+
+    def _on_tool_status(self, event: ToolStatus) -> None:
+        block = event.block
+        self.sink({"op": "final", "id": self._id(block),
+                   "html": cards.tool_card_html(block, event.status, event.outcome)})
+
+    def _on_retrying(self, event: Retrying) -> None:
+        self.sink({"op": "block", "id": f"{self.prefix}retry{event.attempt}", "kind": "notice",
+                   "html": cards.retry_html(event.error, event.attempt, event.of, event.delay)})
+
+    def _on_failed(self, event: Failed) -> None:
+        self.flush()
+        self.sink({"op": "block", "id": f"{self.prefix}error", "kind": "error",
+                   "html": cards.error_card(event.error)})
+
+    def _on_stopped(self, event: Stopped) -> None:
+        self.flush()
+
+    def _on_unknown_event(self, event: UnknownEvent) -> None:
+        self.sink({"op": "block", "id": f"{self.prefix}u{time.monotonic_ns()}", "kind": "unknown",
+                   "html": cards.unknown_event_html(event.type, event.raw)})
+
+    def _on_finished(self, event: Finished) -> None:
+        self.flush()
+        if self._reply is not None:
+            self.sink({"op": "block", "id": f"{self.prefix}footer", "kind": "footer",
+                       "html": cards.reply_footer_html(self._reply, demo=self.demo)})
+        self.sink({"op": "state", "running": False, "demo": self.demo})
+
+    # ---- coalescing
+
+    def _schedule(self) -> None:
+        now = time.monotonic()
+        if now - self._last_flush >= self.interval:
+            self.flush()
+            return
+        if self._timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # no loop (sync consumer): the next delta or block end flushes
+            self._timer = loop.call_later(self.interval, self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        self._timer = None
+        self.flush()
+
+    def flush(self) -> None:
+        """Send everything buffered: Markdown patches and raw tool-input text."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._last_flush = time.monotonic()
+        for bid, stream in self._streams.items():
+            if stream.pending:
+                self._send_md(bid, stream, final=False)
+        for bid, parts in self._json_pending.items():
+            if parts:
+                self.sink({"op": "json", "id": bid, "text": "".join(parts)})
+                parts.clear()
+
+    def _send_md(self, bid: str, stream: _Stream, *, final: bool) -> None:
+        text = "".join(stream.pending)
+        stream.pending.clear()
+        patch = stream.md.feed(text) if text else None
+        if final:
+            done = stream.md.finish()
+            patch = done if patch is None else _merge(patch, done)
+        if patch is None:
+            return
+        self.sink({"op": "md", "id": bid, "commit": patch.commit, "tail": patch.tail,
+                   "replace": patch.replace})
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+def _merge(first: Any, second: Any) -> Any:
+    """Combine two consecutive patches into one op's worth."""
+    if second.replace is not None:
+        return second
+    return type(second)(commit=first.commit + second.commit, tail=second.tail,
+                        replace=first.replace)

@@ -1,0 +1,72 @@
+"""The terminal renderer: plain IPython prints text as it streams; Ctrl-C stops cleanly."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from .events import Failed, Retrying, Stopped, ToolStatus
+from .session import Conversation, Reply
+from .transcript import BlockDelta, BlockFinished, BlockStarted, ThinkingBlock, ToolUseBlock
+
+__all__ = ["stream_to_terminal", "print_history"]
+
+
+def _safe(text: str) -> str:
+    """Drop terminal control sequences a model could use to rewrite the screen."""
+    return "".join(ch for ch in text if ch in "\n\t" or (ch >= " " and ch != "\x7f"))
+
+
+def _write(out: TextIO, text: str) -> None:
+    out.write(_safe(text))
+    out.flush()
+
+
+def stream_to_terminal(reply: Reply, out: TextIO | None = None) -> None:
+    """Iterate the reply on this thread (the sync twin) and print as it arrives."""
+    out = out or sys.stdout
+    try:
+        for event in reply:
+            _print_event(event, out)
+    finally:
+        out.write("\n")
+        out.flush()
+
+
+def _print_event(event: Any, out: TextIO) -> None:
+    if isinstance(event, BlockStarted):
+        if isinstance(event.block, ThinkingBlock):
+            _write(out, "\n[thinking] ")
+        elif isinstance(event.block, ToolUseBlock):
+            _write(out, f"\n[{event.block.type}: {event.block.name}] ")
+    elif isinstance(event, BlockDelta) and event.kind in ("text", "thinking", "input_json"):
+        _write(out, event.text)
+    elif isinstance(event, BlockFinished) and isinstance(event.block, ThinkingBlock):
+        _write(out, "\n[/thinking]\n")
+    elif isinstance(event, ToolStatus) and event.outcome is not None:
+        _write(out, f"\n[{event.block.name} → {event.status}] {_short(event.outcome.content)}\n")
+    elif isinstance(event, Retrying):
+        _write(out, f"\n[{event.error.title}; retrying in {event.delay:.0f} s]\n")
+    elif isinstance(event, Failed):
+        err = event.error
+        rid = f" (request id {err.request_id})" if err.request_id else ""
+        _write(out, f"\n\n✖ {err.title}: {err.message}{rid}\n")
+        if err.hint:
+            _write(out, f"  {err.hint}\n")
+    elif isinstance(event, Stopped):
+        _write(out, "\n\n■ stopped — the partial answer is kept in the conversation.\n")
+
+
+def _short(content: Any, limit: int = 300) -> str:
+    text = content if isinstance(content, str) else json.dumps(content, default=str)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def print_history(conversation: Conversation, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    for message in conversation.messages:
+        content = message["content"]
+        parts = [content] if isinstance(content, str) else [
+            b.get("text", f"[{b.get('type')}]") for b in content]
+        _write(out, f"{message['role']}: {' '.join(parts)}\n")

@@ -1,0 +1,132 @@
+"""`LiveView`: the anywidget sink that shows a streaming turn (or a whole chat) in the browser.
+
+Python holds the truth. Every op pushed gets an increasing ``seq`` and is folded into a
+snapshot (blocks in order, each with its HTML plus the Markdown / raw-JSON text streamed
+into it since); a view that opens (or reopens, or misses an op) says ``hello`` and gets
+that snapshot. The op protocol is described in ``docs/architecture.md``; the browser side
+is ``js/view.js``.
+
+Thread safety: comm messages may be handled on a kernel subshell thread (JupyterLab 4.6
+routes widget messages to subshells), so the snapshot is kept under a lock and sends happen
+inside it, in ``seq`` order. Callbacks registered with :meth:`LiveView.on_action` may run on
+that other thread: hop to the kernel's event loop (``loop.call_soon_threadsafe``) before
+touching anything that is not thread safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+__all__ = ["LiveView"]
+
+
+def _js_dir() -> Path:
+    here = Path(__file__).parent
+    packaged = here / "js"  # inside a wheel (pyproject force-includes js/ there)
+    return packaged if (packaged / "view.js").is_file() else here.parent / "js"
+
+
+_JS = _js_dir()
+
+Action = Callable[[dict[str, Any]], object]
+
+
+class LiveView(anywidget.AnyWidget):  # type: ignore[misc]
+    """Live view of a turn (``chat=False``) or of a chat (``chat=True``)."""
+
+    _esm = _JS / "view.js"
+    _css = _JS / "view.css"
+
+    chat = traitlets.Bool(False).tag(sync=True)
+    insert_cells = traitlets.Bool(False).tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+    # Lets the browser find the per-model state shared by every view of this widget.
+    _cnb_key = traitlets.Unicode().tag(sync=True)
+
+    @traitlets.default("_cnb_key")
+    def _default_key(self) -> str:
+        return uuid.uuid4().hex
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lock = threading.RLock()
+        self._seq = 0
+        self._blocks: dict[str, dict[str, Any]] = {}
+        self._state: dict[str, Any] = {"running": False, "stop": "none", "demo": False}
+        self._actions: list[Action] = []
+        self.on_msg(self._on_msg)
+
+    def push(self, op: dict[str, Any]) -> None:
+        """Send one view op (a copy gets the next ``seq``) and fold it into the snapshot.
+
+        ``download`` ops are not part of the snapshot and carry no ``seq``.
+        """
+        msg = dict(op)
+        with self._lock:
+            if msg.get("op") != "download":
+                self._seq += 1
+                msg["seq"] = self._seq
+                if msg.get("op") == "state":
+                    msg["now"] = time.time()
+                self._fold(msg)
+            self.send(msg)
+
+    def on_action(self, callback: Action, remove: bool = False) -> None:
+        """Call ``callback(msg)`` for every message from the browser except ``hello``.
+
+        May be called on a kernel subshell thread, not the main one.
+        """
+        if remove:
+            self._actions.remove(callback)
+        else:
+            self._actions.append(callback)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The ``snapshot`` op a (re)opening view receives."""
+        with self._lock:
+            blocks = [{"id": bid, **b} for bid, b in self._blocks.items()]
+            return {
+                "op": "snapshot",
+                "seq": self._seq,
+                "blocks": blocks,
+                "state": dict(self._state),
+                "now": time.time(),
+            }
+
+    def _fold(self, msg: dict[str, Any]) -> None:
+        op, bid = msg.get("op"), msg.get("id")
+        block = self._blocks.get(bid) if isinstance(bid, str) else None
+        if op == "block" and isinstance(bid, str):
+            self._blocks[bid] = {"kind": msg["kind"], "html": msg["html"], "md": None, "json": None}
+        elif op == "md" and block is not None:
+            old = block["md"] or {"committed": "", "tail": ""}
+            committed = old["committed"] if msg.get("replace") is None else msg["replace"]
+            block["md"] = {"committed": committed + msg["commit"], "tail": msg["tail"]}
+        elif op == "json" and block is not None:
+            block["json"] = (block["json"] or "") + msg["text"]
+        elif op == "final" and block is not None:
+            block.update(html=msg["html"], md=None, json=None)
+        elif op == "remove" and block is not None:
+            del self._blocks[bid]  # type: ignore[arg-type]
+        elif op == "clear":
+            self._blocks.clear()
+        elif op == "state":
+            self._state.update({k: msg[k] for k in ("running", "stop", "demo") if k in msg})
+
+    def _on_msg(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "hello":
+            with self._lock:
+                self.send(self.snapshot())
+            return
+        for callback in list(self._actions):
+            callback(content)
