@@ -60,6 +60,7 @@ class Reply:
         self._stop_reason: str | None = None
         self._approvals: dict[str, asyncio.Future[bool]] = {}
         self._kept: Turn | None = None  # the last turn already added to history
+        self._clients_used: list[Any] = []
         self._started = threading.Event()
         self._done = threading.Event()
 
@@ -136,6 +137,7 @@ class Reply:
             self.status = "failed"
             self._emit(Failed(self.error))
         self._finish_history(base, pending)
+        await self.conversation._release(self._clients_used)
         self._emit(Finished(self.status))
         self._done.set()
         return self
@@ -168,6 +170,7 @@ class Reply:
         for attempt in range(opts.max_retries + 1):
             self.backend = _backend.resolve()
             client = self.conversation._client(self.backend, opts)
+            self._clients_used.append(client)
             turn = Turn(requested_at=time.monotonic())
             self.turns.append(turn)
             self._emit(TurnBegan(turn, iteration))
@@ -216,7 +219,7 @@ class Reply:
             raise
         self.tool_outcomes[block.id] = outcome
         self._emit(ToolStatus(block, "error" if outcome.is_error else "done", outcome))
-        return _tool_result(block.id, outcome)
+        return outcome.result_param(block.id)
 
     async def _ask_approval(self, block: ToolUseBlock) -> bool:
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -363,14 +366,6 @@ def _retry_delay(error: ClaudeNBError, attempt: int, opts: Options) -> float | N
     return min(opts.retry_cap, 0.5 * 2 ** attempt)
 
 
-def _tool_result(tool_use_id: str, outcome: ToolOutcome) -> dict[str, Any]:
-    result: dict[str, Any] = {"type": "tool_result", "tool_use_id": tool_use_id,
-                              "content": outcome.content}
-    if outcome.is_error:
-        result["is_error"] = True
-    return result
-
-
 class Conversation:
     """A conversation with Claude: options, tools, and a history that stays valid.
 
@@ -380,7 +375,8 @@ class Conversation:
     def __init__(self, model: str | None = None, *, system: str | None = None,
                  max_tokens: int | None = None, thinking: int | None = None,
                  temperature: float | None = None, tools: Any = (), web_search: bool = False,
-                 client: Any = None, options: Options | None = None, **more: Any) -> None:
+                 client: Any = None, options: Options | None = None, keep_alive: bool = False,
+                 **more: Any) -> None:
         base = options or Options()
         self.options = base.merge(model=model, system=system, max_tokens=max_tokens,
                                   thinking=thinking, temperature=temperature,
@@ -390,6 +386,7 @@ class Conversation:
         self.replies: list[Reply] = []
         self._carry: list[dict[str, Any]] = []  # tool results owed to the last assistant turn
         self._user_client = client
+        self.keep_alive = keep_alive
         self._clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, Any]]" = \
             weakref.WeakKeyDictionary()
 
@@ -444,7 +441,8 @@ class Conversation:
     # ---- clients
 
     def _client(self, backend: _backend.Backend, opts: Options) -> Any:
-        """One AsyncAnthropic per event loop (connection pools are loop-bound)."""
+        """An AsyncAnthropic for this loop: kept per loop when `keep_alive` (a kernel's
+        long-lived loop reuses its connections), else fresh and closed after the reply."""
         if self._user_client is not None:
             return self._user_client
         loop = asyncio.get_running_loop()
@@ -458,5 +456,14 @@ class Conversation:
         client = anthropic.AsyncAnthropic(
             api_key=backend.api_key, base_url=backend.base_url, max_retries=0,
             timeout=httpx2.Timeout(opts.read_timeout, connect=10.0))
-        self._clients[loop] = (key, client)
+        if self.keep_alive:
+            self._clients[loop] = (key, client)
         return client
+
+    async def _release(self, clients: list[Any]) -> None:
+        """Close the clients a reply made that are not kept for reuse."""
+        kept = {id(c) for _, c in self._clients.values()}
+        for client in clients:
+            if client is not self._user_client and id(client) not in kept:
+                await client.close()
+        clients.clear()

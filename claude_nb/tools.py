@@ -35,9 +35,12 @@ import docstring_parser
 import pydantic
 import typing_extensions
 
+from .errors import ConfigError
+
 __all__ = [
     "Tool", "ToolOutcome", "ToolDefinitionError", "InvalidToolInput", "tool", "as_tool",
-    "input_schema_for", "run_tool", "tools_param", "find", "resolve_names", "web_search_tool",
+    "input_schema_for", "run_tool", "convert_result", "tools_param", "find", "resolve_names",
+    "web_search_tool",
 ]
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -50,8 +53,11 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 _REPR_MAX_ROWS = 200
 
 
-class ToolDefinitionError(ValueError):
-    """A function cannot become a tool (bad name, no docstring, unschematisable type, …)."""
+class ToolDefinitionError(ConfigError, ValueError):
+    """A function cannot become a tool (bad name, no docstring, unschematisable type, unknown
+    name in `--tools`, …). A `ConfigError`, so it renders as one card without a traceback."""
+
+    title = "Tool definition"
 
 
 class InvalidToolInput(ValueError):
@@ -100,6 +106,28 @@ def _check_name(name: str) -> None:
         )
 
 
+@typing.overload
+def tool(
+    fn: None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    confirm: bool = False,
+    timeout: float | None = 60.0,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+@typing.overload
+def tool(
+    fn: Any,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    confirm: bool = False,
+    timeout: float | None = 60.0,
+) -> Tool: ...
+
+
 def tool(
     fn: Any = None,
     *,
@@ -107,7 +135,7 @@ def tool(
     description: str | None = None,
     confirm: bool = False,
     timeout: float | None = 60.0,
-) -> Any:
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a `Tool` from a typed function with a docstring.
 
     Use as `@tool`, `@tool(confirm=True)` or `tool(f, name="g")`. The description is the
@@ -121,8 +149,8 @@ def tool(
     if base is not None:
         return dataclasses.replace(
             base,
-            name=name or base.name,
-            description=description or base.description,
+            name=base.name if name is None else name,
+            description=base.description if description is None else description,
             confirm=confirm,
             timeout=timeout,
         )
@@ -146,9 +174,9 @@ def as_tool(obj: Any) -> Tool:
 
 
 def _is_sdk_tool(obj: Any) -> bool:
-    from anthropic.lib.tools._beta_functions import BaseFunctionTool
+    from anthropic.lib.tools import BetaAsyncFunctionTool, BetaFunctionTool
 
-    return isinstance(obj, BaseFunctionTool)
+    return isinstance(obj, (BetaFunctionTool, BetaAsyncFunctionTool))
 
 
 def _from_sdk_tool(obj: Any) -> Tool:
@@ -174,7 +202,7 @@ def _from_function(
     confirm: bool = False,
     timeout: float | None = 60.0,
 ) -> Tool:
-    tool_name = name or _default_name(fn)
+    tool_name = _default_name(fn) if name is None else name
     _check_name(tool_name)
     doc = _docstring(fn)
     text = description or _description(doc)
@@ -319,7 +347,7 @@ def _portable(tp: Any) -> Any:
     if all(a is b for a, b in zip(new, args)):
         return tp
     if origin in (typing.Annotated, typing_extensions.Annotated):
-        return typing_extensions.Annotated[new]  # type: ignore[misc]
+        return typing_extensions.Annotated[new]
     if origin is Union or type(tp).__name__ == "UnionType":
         return Union[new]
     try:
@@ -338,15 +366,19 @@ def _portable_typed_dict(tp: Any) -> Any:
         )
     _converting.add(id(tp))
     try:
+        try:
+            hints = typing.get_type_hints(tp, include_extras=True)
+        except NameError as e:
+            raise ToolDefinitionError(f"cannot resolve the fields of {tp.__name__}: {e}") from e
         fields = {}
-        for key, ann in typing.get_type_hints(tp, include_extras=True).items():
+        for key, ann in hints.items():
             while typing.get_origin(ann) in (typing_extensions.Required, typing_extensions.NotRequired):
                 ann = typing.get_args(ann)[0]
             wrap = typing_extensions.Required if key in tp.__required_keys__ else typing_extensions.NotRequired
             fields[key] = wrap[_portable(ann)]
     finally:
         _converting.discard(id(tp))
-    new = typing_extensions.TypedDict(tp.__name__, fields)  # type: ignore[operator]
+    new = typing_extensions.TypedDict(tp.__name__, fields)  # type: ignore[misc]
     new.__doc__, new.__module__ = tp.__doc__, tp.__module__
     _typed_dict_cache[tp] = new
     return new
@@ -363,8 +395,7 @@ def _schema(model: type[pydantic.BaseModel], descriptions: Mapping[str, str]) ->
             raw = model.model_json_schema(by_alias=True)
         except pydantic.PydanticInvalidForJsonSchema as e:
             raise ToolDefinitionError(f"cannot derive a schema for {model.__name__!r}: {e}") from e
-    schema = _inline_refs(raw)
-    schema = _strip_titles(schema)
+    schema: dict[str, Any] = _strip_titles(_inline_refs(raw))
     schema.pop("description", None)
     for name, prop in schema.get("properties", {}).items():
         if name in descriptions and "description" not in prop:
@@ -393,7 +424,7 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
             return walk({**defs[key], **rest}, stack + (key,))
         return {k: v if k in _LITERAL_KEYS else walk(v, stack) for k, v in node.items()}
 
-    out = walk(schema, ())
+    out: dict[str, Any] = walk(schema, ())
     if kept:
         out["$defs"] = {k: walk(defs[k], (k,)) for k in sorted(kept) if k in defs}
     return out
@@ -466,6 +497,8 @@ async def run_tool(tool: Tool, input: Mapping[str, Any]) -> ToolOutcome:
         text = message if isinstance(message, str) else _plain_text(message)
         return ToolOutcome(message, True, text, time.perf_counter() - start)
 
+    if not isinstance(input, Mapping):
+        return error(f"Invalid input for tool {tool.name!r}: expected a JSON object, got {input!r:.200}")
     try:
         args, kwargs = tool.bind(input) if tool.bind is not None else ((), dict(input))
     except InvalidToolInput as e:
@@ -477,7 +510,10 @@ async def run_tool(tool: Tool, input: Mapping[str, Any]) -> ToolOutcome:
         return error(f"Tool {tool.name!r} timed out after {tool.timeout:g} s")
     if isinstance(result, _Raised):
         return error(_error_content(result.exc))
-    content, display = convert_result(result)
+    try:
+        content, display = convert_result(result)
+    except Exception as e:  # a broken __str__ / _repr_html_ must not end the turn
+        return error(f"Tool {tool.name!r} returned a value that could not be converted: {_error_content(e)}")
     return ToolOutcome(content, False, display, time.perf_counter() - start)
 
 
@@ -495,7 +531,8 @@ async def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str,
 
 
 def _is_async(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    call = fn if inspect.isroutine(fn) or isinstance(fn, functools.partial) else type(fn).__call__
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
 
 
 def _error_content(exc: BaseException) -> Any:
@@ -614,10 +651,17 @@ def _from_rich_repr(value: Any) -> Converted:
 
 def _from_data(value: Any) -> Converted | None:
     try:
-        text = json.dumps(value, default=str, ensure_ascii=False)
+        text = json.dumps(value, default=_json_default, ensure_ascii=False)
     except (TypeError, ValueError):  # non-string keys like tuples, circular references
         return None
     return _truncate(text, MAX_TEXT_CHARS), json.loads(text)
+
+
+def _json_default(obj: Any) -> Any:
+    """numpy scalars as numbers; anything else JSON cannot encode as its str()."""
+    if getattr(obj, "ndim", None) == 0 and callable(getattr(obj, "item", None)):
+        return obj.item()
+    return str(obj)
 
 
 def _from_model(value: Any) -> Converted | None:

@@ -89,7 +89,7 @@ _DELTAS: dict[str, Callable[[Json, Json], None]] = {
 
 
 def _close_block(block: Json) -> None:
-    """Parse the streamed tool input; a cut-off input (max_tokens) keeps `{}` as the API does."""
+    """Parse the streamed tool input; input cut off by max_tokens stays `{}`."""
     partial = block.pop("_partial_json", None)
     if partial is not None:
         try:

