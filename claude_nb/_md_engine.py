@@ -232,13 +232,20 @@ def _collect_footnote_defs(state: StateCore) -> None:
     state.tokens = kept
 
 
-def render_footnotes(env: EnvType) -> str:
+def render_footnotes(env: EnvType, *, live: bool = False) -> str:
     """The footnote footer for everything parsed into `env` (same tokens and order as the
-    plugin's `footnote_tail`); empty when nothing referenced a footnote."""
+    plugin's `footnote_tail`); empty when nothing referenced a footnote.
+
+    `live` (a stream's tail) leaves out the trailing notes that have no text yet: they
+    would be empty items, re-sent on every update. Numbers never change either way.
+    """
     notes = env.get("footnotes", {}).get("list")
+    defs = env.get(FOOTNOTE_DEFS, {})
+    if notes and live:
+        written = [n for n, note in notes.items() if "tokens" in note or note.get("label") in defs]
+        notes = {n: note for n, note in notes.items() if written and n <= written[-1]}
     if not notes:
         return ""
-    defs = env.get(FOOTNOTE_DEFS, {})
     out = [Token("footnote_block_open", "", 1)]
     for i, note in notes.items():
         opening = Token("footnote_open", "", 1)

@@ -1,56 +1,58 @@
-"""Card HTML for every block kind, and the static HTML / Markdown / plain text of a turn.
+"""Card HTML for every block kind, and the static HTML / Markdown / plain text of a reply.
 
 Every piece of model-derived data goes through `claude_nb.sanitize`: `escape` for text,
 `markdown.render` + `clean` for Markdown, `safe_url` for links we build. Block kinds are
-dispatched through tables (`_HTML`, `_MARKDOWN`, `_PLAIN`: block class → function); a class
-missing from a table falls back along its MRO, ending at the neutral "unknown" card.
+dispatched through tables (`_HTML`, `_MARKDOWN`, `_PLAIN`, `_KINDS`: block class → value);
+a class missing from a table falls back along its MRO, ending at the neutral unknown card.
 
-Live cards (`block_html(block, live=True)`) are skeletons the presenter fills with view ops:
-the element `.cnb-md` receives `md` ops (it is empty: text arrives as deltas), `.cnb-json`
-receives `json` ops (it holds the raw input JSON streamed so far), `.cnb-tool-status` and
-`.cnb-tool-result` are replaced by `tool` ops.
+Live cards (`block_html(block, live=True)`, block not done) are skeletons that view ops
+fill: `.cnb-md` receives `md` ops (empty: text arrives as deltas), `pre.cnb-json-live`
+receives `json` ops (it holds the raw input JSON streamed so far); a `tool` / `final` op
+replaces the whole card. Front ends act only on `data-cnb-*` attributes (approve / deny
+buttons), which `clean` strips from anything model-derived, so they cannot be forged.
 
-CSS classes (stable; `style.css` styles the widget, `static.css` saved outputs):
+CSS classes (stable; js/view.css styles the widget, static.css saved outputs):
 
-=========================  ===========================================================
-`cnb-turn`                 a whole turn (`turn_html`); `cnb-static` added when standalone
-`cnb-card`                 every non-text block card (with one of the kinds below)
-`cnb-text`                 a text block or a run of consecutive text blocks
-`cnb-md`                   rendered (cleaned) Markdown; the target of `md` ops
-`cnb-cite`                 a citation reference `<sup>` inside text
-`cnb-sources`              the numbered "Sources" list after cited text
-`cnb-source-title`         ... a source's title; `cnb-quote` a cited passage
-`cnb-thinking`             `<details>` thinking card; `cnb-thinking-live` while streaming
-`cnb-thinking-omitted`     ... when the API omitted the thinking text
-`cnb-spinner`              an activity indicator (live thinking)
-`cnb-redacted`             redacted thinking card
-`cnb-tool`                 `<details>` tool-call card; `cnb-server-tool` for server tools
-`cnb-tool-kind`            "tool" / "server tool" label; `cnb-tool-name` the tool name
-`cnb-tool-hint`            the query / URL shown beside a server tool's name
-`cnb-tool-input`           the input area; holds `pre.cnb-json`
-`cnb-json`                 escaped JSON in a `<pre>`; `cnb-json-partial` if it never parsed
-`cnb-incomplete`           the "incomplete" marker on an input that never parsed
-`cnb-tool-status`          status badge, with `cnb-status-<status>` (waiting, running,
-                           done, error, stopped, awaiting_approval, denied, incomplete,
-                           not_run, other); `cnb-elapsed` its time
-`cnb-tool-result`          result area of a tool card (filled by `tool_result_html`)
-`cnb-result`               a tool result; `cnb-result-error` when is_error;
-                           `cnb-result-label`, `cnb-output` (text in `<pre>`),
-                           `cnb-output-html` (cleaned HTML), `cnb-output-image` (`<img>`)
-`cnb-server-result`        server tool result card; `cnb-web-results` for web search,
-                           `cnb-server-error` for an error result
-`cnb-web-list`             the result list; `cnb-url` a host/URL, `cnb-page-age` an age
-`cnb-unknown`              unknown block card
-`cnb-footer`               usage / timing line; items `cnb-model`, `cnb-tokens`,
-                           `cnb-cache`, `cnb-server-use`, `cnb-timing`, `cnb-turns`,
-                           `cnb-stop` + `cnb-stop-<reason>` (end_turn, max_tokens,
-                           stop_sequence, tool_use, pause_turn, refusal,
-                           model_context_window_exceeded, stopped, truncated, error, other)
-`cnb-badge`                a small label; `cnb-demo` the demo badge
-`cnb-error`                error card: `cnb-error-title`, `cnb-error-message`,
-                           `cnb-error-hint`, `cnb-error-meta` (request id)
-`cnb-muted`                secondary text
-=========================  ===========================================================
+======================  ================================================================
+`cnb-turn`              static output of a turn / reply; `cnb-static` when standalone
+`cnb-card`              every card: `<details>` (head = `<summary>`) or `<div>` (head =
+                        `.cnb-card-head`); plus the kind class below
+`cnb-card-title`        the card's name; `cnb-card-sub` secondary text (query, preview)
+`cnb-card-body`         the card's content; `cnb-label` a small heading inside it
+`cnb-text`              a text block, or a run of consecutive text blocks
+`cnb-md`                rendered (cleaned) Markdown; the target of `md` ops
+`cnb-cite`              a citation reference `<sup>` in text
+`cnb-sources`           numbered Sources list after cited text; `cnb-quote` a passage
+`cnb-thinking`          thinking card; `cnb-thinking-live` while streaming,
+                        `cnb-thinking-omitted` when the API omitted the text
+`cnb-spinner`           activity indicator; `cnb-timer` elapsed time (with
+                        `data-running` / `data-t0` (epoch s) the widget ticks it)
+`cnb-redacted`          redacted thinking card
+`cnb-tool`              tool-call card; `cnb-server-tool` for server tools
+                        (`cnb-tool-kind` says "server tool")
+`cnb-tool-input`        input area: `pre.cnb-json` (`cnb-json-live` while streaming,
+                        `cnb-json-partial` + `.cnb-incomplete` if it never parsed)
+`cnb-badge`             status badge with `data-status` and `cnb-status-<status>`:
+                        waiting, running, done, error, stopped, awaiting_approval,
+                        denied, incomplete, not_run, other
+`cnb-actions`           approve / deny buttons (`data-cnb-action`, `data-cnb-id`)
+`cnb-tool-result`       result area; holds `cnb-result` (`cnb-result-error`), with
+                        `cnb-output` (text `<pre>`), `cnb-output-html` (cleaned HTML),
+                        `cnb-output-image` (`<img>`), `cnb-json`
+`cnb-server-result`     server tool result card; `cnb-web-results` (web search list
+                        `cnb-web-list`, `cnb-url`, `cnb-page-age`), `cnb-server-error`
+`cnb-unknown`           unknown block / event card
+`cnb-notice`            retry notice
+`cnb-user`              a user prompt (history)
+`cnb-footer`            usage line; items `cnb-model`, `cnb-tokens`, `cnb-cache`,
+                        `cnb-server-use`, `cnb-timing`, `cnb-turns`, `cnb-stop` +
+                        `cnb-stop-<reason>` (end_turn, max_tokens, stop_sequence,
+                        tool_use, pause_turn, refusal, model_context_window_exceeded,
+                        stopped, interrupted, truncated, error, other); `cnb-demo` badge
+`cnb-error`             error card: `cnb-error-title`, `cnb-error-message`,
+                        `cnb-error-hint`, `cnb-error-meta` (request id)
+`cnb-muted`             secondary text
+======================  ================================================================
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ import functools
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,9 +74,12 @@ from .transcript import (
 )
 
 __all__ = [
-    "block_html", "tool_result_html", "tool_result_text", "tool_status_html", "footer_html",
-    "error_html", "turn_html", "turn_markdown", "turn_plain", "static_style", "Citations",
-    "Source", "ToolView", "Totals", "STATUS_LABELS", "STOP_WORDS",
+    "block_html", "live_block_html", "kind_of", "tool_card_html", "tool_result_html",
+    "tool_result_text", "tool_status_html", "footer_html", "error_html", "error_card",
+    "retry_html", "unknown_event_html", "turn_html", "turn_markdown", "turn_plain",
+    "reply_html", "reply_markdown", "reply_plain", "reply_footer_html", "history_html",
+    "history_plain", "static_style", "wrap_static", "Citations", "Source", "ToolView",
+    "Totals", "STATUS_LABELS", "STOP_WORDS",
 ]
 
 STATUS_LABELS: dict[str, str] = {
@@ -87,7 +93,8 @@ STOP_WORDS: dict[str, str] = {
     "stop_sequence": "stop sequence", "tool_use": "tool call",
     "pause_turn": "paused (pause_turn)", "refusal": "refused",
     "model_context_window_exceeded": "context window full", "stopped": "stopped by user",
-    "truncated": "truncated (no message_stop)", "error": "ended by error",
+    "interrupted": "interrupted", "truncated": "truncated (no message_stop)",
+    "error": "ended by error",
 }
 
 # A server tool's input key worth showing beside its name.
@@ -102,6 +109,7 @@ _SERVER_ERROR_WORDS = {
 }
 
 _ERROR_MESSAGE_LIMIT = 2000
+_PREVIEW_LIMIT = 120
 _SECRET = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,}")
 
 
@@ -119,10 +127,38 @@ def _attrs(attrs: Mapping[str, object]) -> str:
 
 
 def _el(tag: str, inner: str = "", **attrs: object) -> str:
-    """An element; `inner` must already be safe HTML. `class_` is written `class`."""
-    if "class_" in attrs:
-        attrs["class"] = attrs.pop("class_")
-    return f"<{tag}{_attrs(attrs)}>{inner}</{tag}>"
+    """An element; `inner` must already be safe HTML. `class_` is written `class`, and
+    other underscores in names become dashes (`data_status` → `data-status`)."""
+    named = {("class" if k == "class_" else k.replace("_", "-")): v for k, v in attrs.items()}
+    return f"<{tag}{_attrs(named)}>{inner}</{tag}>"
+
+
+def _card(kind: str, head: str, body: str = "", *, details: bool = True,
+          open: bool = False) -> str:
+    """A card: `<details>` with its head as `<summary>`, or a `<div>` with a fixed head."""
+    inner = _el("div", body, class_="cnb-card-body") if body else ""
+    if details:
+        return _el("details", _el("summary", head) + inner, class_=f"cnb-card {kind}",
+                   open=open)
+    return _el("div", _el("div", head, class_="cnb-card-head") + inner,
+               class_=f"cnb-card {kind}")
+
+
+def _title(text: str) -> str:
+    return _el("span", escape(text), class_="cnb-card-title")
+
+
+def _sub(text: str) -> str:
+    return _el("span", escape(_short(text)), class_="cnb-card-sub") if text else ""
+
+
+def _label(text: str) -> str:
+    return _el("div", escape(text), class_="cnb-label")
+
+
+def _short(text: str, limit: int = _PREVIEW_LIMIT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _json_text(value: Any) -> str:
@@ -148,6 +184,15 @@ def _block_seconds(block: Block) -> float | None:
     return max(0.0, block.finished_at - block.started_at)
 
 
+def _timer(started_monotonic: float | None) -> str:
+    """A ticking elapsed-time span; `data-t0` is the start in epoch seconds (the widget's
+    clock offset is computed against the kernel's `time.time()`)."""
+    t0 = None
+    if started_monotonic:
+        t0 = f"{time.time() - (time.monotonic() - started_monotonic):.3f}"
+    return _el("span", "", class_="cnb-timer", data_running=True, data_t0=t0)
+
+
 def _markdown_html(text: str) -> str:
     """Model Markdown → safe HTML (the renderer escapes raw HTML; `clean` is the 2nd layer)."""
     from .markdown import render
@@ -163,6 +208,11 @@ def _static_css() -> str:
 def static_style() -> str:
     """The `<style>` for static outputs, scoped under `.cnb-turn.cnb-static`."""
     return f"<style>{_static_css()}</style>"
+
+
+def wrap_static(html: str) -> str:
+    """Safe card HTML as a standalone static output (scoped style included)."""
+    return _el("div", static_style() + html, class_="cnb-turn cnb-static")
 
 
 # ---------------------------------------------------------------- citations
@@ -215,7 +265,7 @@ def _document_name(citation: Mapping[str, Any]) -> str:
     return f"Document {index + 1}" if isinstance(index, int) else "Source"
 
 
-# Citation markers travel through the Markdown renderer as private-use characters and are
+# Citation marks travel through the Markdown renderer as private-use characters and are
 # replaced after cleaning (only in text, never inside a tag).
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 _STRIP_MARKS = {ord(_MARK_OPEN): None, ord(_MARK_CLOSE): None}
@@ -235,11 +285,16 @@ def _with_marks(text: str, numbers: Sequence[int], mark: Callable[[int], str]) -
     return body + "".join(mark(n) for n in numbers) + text[len(body):]
 
 
+def _link(inner: str, url: str, **attrs: object) -> str:
+    """A link we build: `url` must have passed `safe_url`."""
+    return _el("a", inner, href=url, target="_blank", rel="noopener noreferrer nofollow",
+               **attrs)
+
+
 def _cite_html(source: Source) -> str:
     label = f"[{source.number}]"
-    inner = (_el("a", label, href=source.url, title=source.title, target="_blank",
-                 rel="noopener noreferrer nofollow")
-             if source.url else _el("span", label, title=source.title))
+    inner = (_link(label, source.url, title=source.title) if source.url
+             else _el("span", label, title=source.title))
     return _el("sup", inner, class_="cnb-cite")
 
 
@@ -259,13 +314,11 @@ def _sources_html(sources: Sequence[Source]) -> str:
         return ""
     items = []
     for s in sources:
-        title = (_el("a", escape(s.title), href=s.url, target="_blank",
-                     rel="noopener noreferrer nofollow", class_="cnb-source-title")
-                 if s.url else _el("span", escape(s.title), class_="cnb-source-title"))
+        title = (_link(escape(s.title), s.url, class_="cnb-source-title") if s.url
+                 else _el("span", escape(s.title), class_="cnb-source-title"))
         quotes = "".join(_el("blockquote", escape(q), class_="cnb-quote") for q in s.quotes)
         items.append(_el("li", title + quotes, value=s.number))
-    return _el("div", _el("div", "Sources", class_="cnb-muted") + _el("ol", "".join(items)),
-               class_="cnb-sources")
+    return _el("div", _label("Sources") + _el("ol", "".join(items)), class_="cnb-sources")
 
 
 # ---------------------------------------------------------------- tool state
@@ -273,16 +326,18 @@ def _sources_html(sources: Sequence[Source]) -> str:
 
 @dataclass(frozen=True)
 class ToolView:
-    """What the session knows about a tool call: status, time, and its rendered result.
+    """What the session knows about a tool call: status, timing and its rendered result.
 
-    `result_html` must come from `tool_result_html` (it is inserted as is);
-    `result_text` is its Markdown / plain-text counterpart.
+    `result_html` must come from `tool_result_html` (it is inserted as is); `result_text`
+    is its Markdown / plain-text counterpart. `started_at` (monotonic) makes a running
+    card's timer tick from the right moment.
     """
 
     status: str = "waiting"
     elapsed: float | None = None
     result_html: str = ""
     result_text: str = ""
+    started_at: float | None = None
 
     @classmethod
     def from_result(cls, content: Any, *, is_error: bool = False, status: str | None = None,
@@ -290,14 +345,36 @@ class ToolView:
         return cls(status or ("error" if is_error else "done"), elapsed,
                    tool_result_html(content, is_error), tool_result_text(content))
 
+    @classmethod
+    def from_outcome(cls, status: str, outcome: Any = None, *,
+                     started_at: float | None = None) -> ToolView:
+        """From a `claude_nb.tools.ToolOutcome` (or None while there is no result)."""
+        if outcome is None:
+            return cls(status, started_at=started_at)
+        shown = outcome.display if outcome.display is not None else outcome.content
+        return cls.from_result(shown, is_error=bool(outcome.is_error), status=status,
+                               elapsed=outcome.elapsed)
 
-def tool_status_html(status: str, elapsed: float | None = None) -> str:
-    """The status badge of a tool card, e.g. `running · 1.2 s`."""
+
+def tool_status_html(status: str, elapsed: float | None = None, *,
+                     started_at: float | None = None) -> str:
+    """The status badge of a tool card, then its time: fixed (`elapsed`) or, while running,
+    a ticking `cnb-timer`."""
     key = status if status in STATUS_LABELS else "other"
-    label = escape(STATUS_LABELS.get(status, status))
+    badge = _el("span", escape(STATUS_LABELS.get(status, status)),
+                class_=f"cnb-badge cnb-status-{key}", data_status=key)
     if elapsed is not None:
-        label += " · " + _el("span", _seconds(elapsed), class_="cnb-elapsed")
-    return _el("span", label, class_=f"cnb-tool-status cnb-status-{key}")
+        return badge + " " + _el("span", _seconds(elapsed), class_="cnb-timer")
+    return badge + (" " + _timer(started_at) if status == "running" else "")
+
+
+def _approval_html(tool_use_id: str) -> str:
+    buttons = "".join(
+        _el("button", label, type="button", class_=cls, data_cnb_action=action,
+            data_cnb_id=tool_use_id)
+        for action, label, cls in (("approve", "Run", "cnb-btn cnb-primary"),
+                                   ("deny", "Deny", "cnb-btn")))
+    return _el("div", buttons, class_="cnb-actions")
 
 
 # ---------------------------------------------------------------- tool results
@@ -307,9 +384,7 @@ _IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 def _bundle_html_part(bundle: Mapping[str, Any]) -> str | None:
     html = bundle.get("text/html")
-    if not isinstance(html, str):
-        return None
-    return _el("div", clean(html), class_="cnb-output-html")
+    return _el("div", clean(html), class_="cnb-output-html") if isinstance(html, str) else None
 
 
 def _bundle_image_part(bundle: Mapping[str, Any]) -> str | None:
@@ -362,9 +437,8 @@ def _result_body(content: Any) -> str:
 def tool_result_html(content: Any, is_error: bool = False) -> str:
     """A tool's result: text in `<pre>`, a mimebundle (`text/html` cleaned, an image as a
     checked `data:` `<img>`, Markdown rendered, plain text), or other data as JSON."""
-    label = "Error" if is_error else "Result"
     cls = "cnb-result cnb-result-error" if is_error else "cnb-result"
-    return _el("div", _el("div", label, class_="cnb-result-label") + _result_body(content),
+    return _el("div", _label("Error" if is_error else "Result") + _result_body(content),
                class_=cls)
 
 
@@ -397,7 +471,8 @@ class _Ctx:
         if view is not None:
             return view
         if self.live and not block.done:
-            return ToolView("running" if isinstance(block, ServerToolUseBlock) else "waiting")
+            server = isinstance(block, ServerToolUseBlock)
+            return ToolView("running" if server else "waiting", started_at=block.started_at)
         if block.input is None:
             return ToolView("incomplete")
         if isinstance(block, ServerToolUseBlock):
@@ -433,38 +508,32 @@ def _text_run_html(blocks: Sequence[TextBlock], ctx: _Ctx) -> str:
     return _el("div", _el("div", body, class_="cnb-md") + sources, class_="cnb-text")
 
 
-def _thinking_summary(block: ThinkingBlock, live: bool) -> str:
-    if live:
-        return _el("span", "", class_="cnb-spinner") + " Thinking…"
-    seconds = _block_seconds(block)
-    if not block.thinking and block.signature:
-        took = f" ({_seconds(seconds)})" if seconds is not None else ""
-        return "Thinking omitted by the API" + _el("span", took, class_="cnb-muted")
-    label = f"Thought for {_seconds(seconds)}" if seconds is not None else "Thinking"
-    if block.thinking and not block.signature:  # stopped or cut: never sent back
-        label += _el("span", " (cut off, not sent back)", class_="cnb-muted")
-    return label
-
-
 def _thinking_html(block: ThinkingBlock, ctx: _Ctx) -> str:
-    live = ctx.live and not block.done
-    omitted = not live and not block.thinking and bool(block.signature)
-    classes = "cnb-card cnb-thinking" + (" cnb-thinking-live" if live else "") + (
-        " cnb-thinking-omitted" if omitted else "")
-    body = "" if live else _markdown_html(block.thinking)
-    return _el("details", _el("summary", _thinking_summary(block, live))
-               + _el("div", body, class_="cnb-md"), class_=classes, open=live)
+    seconds = _block_seconds(block)
+    took = _seconds(seconds) if seconds is not None else ""
+    if ctx.live and not block.done:
+        head = _el("span", "", class_="cnb-spinner") + _title("Thinking…") + _timer(
+            block.started_at)
+        return _card("cnb-thinking cnb-thinking-live", head, _el("div", "", class_="cnb-md"),
+                     open=True)
+    if not block.thinking and block.signature:
+        return _card("cnb-thinking cnb-thinking-omitted",
+                     _title("Thinking omitted by the API") + _sub(took), details=False)
+    head = _title(f"Thought for {took}" if took else "Thinking")
+    if block.thinking and not block.signature:  # stopped or cut: never sent back
+        head += _sub("cut off, not sent back")
+    return _card("cnb-thinking", head, _el("div", _markdown_html(block.thinking),
+                                          class_="cnb-md"))
 
 
 def _redacted_html(block: RedactedThinkingBlock, ctx: _Ctx) -> str:
-    return _el("div", "Redacted thinking " + _el(
-        "span", "(encrypted, sent back unchanged)", class_="cnb-muted"),
-        class_="cnb-card cnb-redacted")
+    return _card("cnb-redacted", _title("Redacted thinking")
+                 + _sub("encrypted, sent back unchanged"), details=False)
 
 
 def _tool_input_html(block: ToolUseBlock, live: bool) -> str:
     if live:
-        return _el("pre", escape(block.input_json), class_="cnb-json")
+        return _el("pre", escape(block.input_json), class_="cnb-json cnb-json-live")
     if block.input is not None:
         return _json_pre(block.input)
     if not block.input_json:
@@ -473,28 +542,30 @@ def _tool_input_html(block: ToolUseBlock, live: bool) -> str:
             + _el("pre", escape(block.input_json), class_="cnb-json cnb-json-partial"))
 
 
-def _tool_hint(block: ToolUseBlock) -> str:
-    key = _HINT_KEYS.get(block.name)
-    value = block.input.get(key) if key and block.input else None
-    if not isinstance(value, str) or not value:
+def _tool_preview(block: ToolUseBlock) -> str:
+    """The query / URL of a server tool, else the input as compact JSON."""
+    if block.input is None:
         return ""
-    short = value if len(value) <= 120 else value[:119] + "…"
-    return " " + _el("span", escape(f"“{short}”"), class_="cnb-tool-hint")
+    key = _HINT_KEYS.get(block.name)
+    value = block.input.get(key) if key else None
+    if isinstance(value, str) and value:
+        return f"“{value}”"
+    return json.dumps(block.input, ensure_ascii=False, default=str) if block.input else ""
 
 
 def _tool_html(block: ToolUseBlock, ctx: _Ctx) -> str:
     live = ctx.live and not block.done
     view = ctx.tool_status(block)
     server = isinstance(block, ServerToolUseBlock)
-    summary = (_el("span", "server tool" if server else "tool", class_="cnb-tool-kind") + " "
-               + _el("span", escape(block.name or block.type), class_="cnb-tool-name")
-               + _tool_hint(block) + " " + tool_status_html(view.status, view.elapsed))
-    inner = (_el("summary", summary)
-             + _el("div", _tool_input_html(block, live), class_="cnb-tool-input")
-             + _el("div", view.result_html, class_="cnb-tool-result"))
-    classes = "cnb-card cnb-tool" + (" cnb-server-tool" if server else "")
-    return _el("details", inner, class_=classes,
-               open=live or view.status == "awaiting_approval")
+    head = ((_el("span", "server tool", class_="cnb-tool-kind") + " " if server else "")
+            + _title(block.name or block.type) + _sub(_tool_preview(block)) + " "
+            + tool_status_html(view.status, view.elapsed, started_at=view.started_at))
+    approval = view.status == "awaiting_approval"
+    body = ((_approval_html(block.id) if approval else "")
+            + _el("div", _label("Input") + _tool_input_html(block, live), class_="cnb-tool-input")
+            + _el("div", view.result_html, class_="cnb-tool-result"))
+    return _card("cnb-tool cnb-server-tool" if server else "cnb-tool", head, body,
+                 open=live or approval)
 
 
 def _server_tool_name(block: ServerToolResultBlock) -> str:
@@ -504,10 +575,9 @@ def _server_tool_name(block: ServerToolResultBlock) -> str:
 def _server_error_html(block: ServerToolResultBlock) -> str:
     code = str(block.content.get("error_code", "unknown"))
     words = _SERVER_ERROR_WORDS.get(code)
-    text = (_el("span", escape(_server_tool_name(block)), class_="cnb-tool-name")
-            + " error: " + _el("code", escape(code))
-            + (_el("span", escape(f" ({words})"), class_="cnb-muted") if words else ""))
-    return _el("div", text, class_="cnb-card cnb-server-result cnb-server-error")
+    head = (_title(f"{_server_tool_name(block)} error") + " " + _el("code", escape(code))
+            + (_sub(words) if words else ""))
+    return _card("cnb-server-result cnb-server-error", head, details=False)
 
 
 def _web_result_item(item: Any) -> str:
@@ -515,8 +585,7 @@ def _web_result_item(item: Any) -> str:
         return _el("li", _json_pre(item))
     url = safe_url(item.get("url"))
     title = escape(str(item.get("title") or item.get("url") or "untitled"))
-    link = (_el("a", title, href=url, target="_blank", rel="noopener noreferrer nofollow")
-            if url else title)
+    link = _link(title, url) if url else title
     shown_url = escape(str(item.get("url") or ""))
     age = item.get("page_age")
     return _el("li", link + " " + _el("span", shown_url, class_="cnb-url")
@@ -526,17 +595,12 @@ def _web_result_item(item: Any) -> str:
 def _web_search_results_html(block: ServerToolResultBlock) -> str:
     items = block.content if isinstance(block.content, list) else [block.content]
     count = f"{len(items)} result" + ("" if len(items) == 1 else "s")
-    summary = (_el("span", "web_search", class_="cnb-tool-name") + " "
-               + _el("span", count, class_="cnb-muted"))
     body = _el("ol", "".join(_web_result_item(i) for i in items), class_="cnb-web-list")
-    return _el("details", _el("summary", summary) + body,
-               class_="cnb-card cnb-server-result cnb-web-results")
+    return _card("cnb-server-result cnb-web-results", _title("web_search") + _sub(count), body)
 
 
 def _generic_server_result_html(block: ServerToolResultBlock) -> str:
-    summary = _el("span", escape(block.type), class_="cnb-tool-name")
-    return _el("details", _el("summary", summary) + _json_pre(block.content),
-               class_="cnb-card cnb-server-result")
+    return _card("cnb-server-result", _title(block.type), _json_pre(block.content))
 
 
 _SERVER_RESULTS: dict[str, Callable[[ServerToolResultBlock], str]] = {
@@ -553,10 +617,9 @@ def _server_result_html(block: ServerToolResultBlock, ctx: _Ctx) -> str:
 def _unknown_html(block: Block, ctx: _Ctx) -> str:
     raw = block.raw if isinstance(block, UnknownBlock) else {"type": block.type}
     deltas = block.deltas if isinstance(block, UnknownBlock) else []
-    summary = "Unknown block type " + _el("code", escape(block.type))
     data = {"block": raw, "deltas": deltas} if deltas else raw
-    return _el("details", _el("summary", summary) + _json_pre(data),
-               class_="cnb-card cnb-unknown")
+    return _card("cnb-unknown", _title("Unknown block type") + _sub(block.type),
+                 _json_pre(data))
 
 
 _Renderer = Callable[[Any, _Ctx], str]
@@ -572,9 +635,20 @@ _HTML: dict[type[Block], _Renderer] = {
     Block: _unknown_html,
 }
 
+_KINDS: dict[type[Block], str] = {
+    TextBlock: "text", ThinkingBlock: "thinking", RedactedThinkingBlock: "redacted_thinking",
+    ToolUseBlock: "tool_use", ServerToolUseBlock: "server_tool_use",
+    ServerToolResultBlock: "server_tool_result", UnknownBlock: "unknown", Block: "unknown",
+}
 
-def _lookup(table: Mapping[type[Block], _Renderer], block: Block) -> _Renderer:
+
+def _lookup(table: Mapping[type[Block], Any], block: Block) -> Any:
     return next(table[cls] for cls in type(block).__mro__ if cls in table)
+
+
+def kind_of(block: Block) -> str:
+    """The view-op `kind` of a block (docs/architecture.md)."""
+    return str(_lookup(_KINDS, block))
 
 
 def block_html(block: Block, *, live: bool = False, cites: Citations | None = None,
@@ -585,7 +659,17 @@ def block_html(block: Block, *, live: bool = False, cites: Citations | None = No
     own and lists them. `tool` is the session's state of a tool call."""
     tools = {block.id: tool} if tool is not None and isinstance(block, ToolUseBlock) else {}
     ctx = _Ctx(live=live, cites=cites or Citations(), list_sources=cites is None, tools=tools)
-    return _lookup(_HTML, block)(block, ctx)
+    return str(_lookup(_HTML, block)(block, ctx))
+
+
+def live_block_html(block: Block) -> str:
+    return block_html(block, live=True)
+
+
+def tool_card_html(block: ToolUseBlock, status: str, outcome: Any = None, *,
+                   started_at: float | None = None) -> str:
+    """A tool card for a session `ToolStatus` event (`outcome`: a `ToolOutcome` or None)."""
+    return block_html(block, tool=ToolView.from_outcome(status, outcome, started_at=started_at))
 
 
 # ---------------------------------------------------------------- footer
@@ -614,9 +698,8 @@ class Totals:
         for t in seq:
             usage.add(t.usage)
         first, last = seq[0], seq[-1]
-        spans = [t.finished_at - t.first_token_at for t in seq
-                 if t.finished_at is not None and t.first_token_at is not None]
-        span = sum(spans)
+        span = sum(t.finished_at - t.first_token_at for t in seq
+                   if t.finished_at is not None and t.first_token_at is not None)
         duration = (last.finished_at - first.requested_at
                     if last.finished_at is not None else None)
         return cls(model=next((t.model for t in reversed(seq) if t.model), ""),
@@ -629,9 +712,9 @@ class Totals:
 FooterSource = Union[Turn, Sequence[Turn], Totals]
 
 
-def _stop_key(t: Totals, stopped: bool, failed: bool) -> str | None:
+def _stop_key(t: Totals, stopped: bool | str, failed: bool) -> str | None:
     if stopped:
-        return "stopped"
+        return "interrupted" if stopped == "interrupt" else "stopped"
     if failed:
         return "error"
     if t.truncated:
@@ -649,13 +732,26 @@ def _server_use_words(usage: Usage) -> str:
     return ", ".join(out)
 
 
-def _footer_items(t: Totals, *, demo: bool, stopped: bool, failed: bool) -> list[tuple[str, str]]:
+def _footer_items(t: Totals, *, demo: bool, stopped: bool | str,
+                  failed: bool) -> list[tuple[str, str]]:
     """(css class, text) pairs; the texts are plain (escaped by the HTML writer)."""
-    u = t.usage
     items: list[tuple[str, str]] = [("cnb-badge cnb-demo", "demo")] if demo else []
     if t.model:
         items.append(("cnb-model", t.model))
-    items.append(("cnb-tokens", f"in {u.input_tokens:,} · out {u.output_tokens:,}"))
+    if t.turns:
+        items.extend(_usage_items(t))
+    key = _stop_key(t, stopped, failed)
+    if key is not None:
+        words = STOP_WORDS.get(key, key)
+        if key == "stop_sequence" and t.stop_sequence:
+            words += f" “{t.stop_sequence}”"
+        items.append((f"cnb-stop cnb-stop-{key if key in STOP_WORDS else 'other'}", words))
+    return items
+
+
+def _usage_items(t: Totals) -> list[tuple[str, str]]:
+    u = t.usage
+    items = [("cnb-tokens", f"in {u.input_tokens:,} · out {u.output_tokens:,}")]
     cache = [f"{label} {n:,}" for label, n in (("cache read", u.cache_read_input_tokens),
                                                ("cache write", u.cache_creation_input_tokens)) if n]
     if cache:
@@ -670,30 +766,29 @@ def _footer_items(t: Totals, *, demo: bool, stopped: bool, failed: bool) -> list
         items.append(("cnb-timing", " · ".join(timing)))
     if t.turns > 1:
         items.append(("cnb-turns", f"{t.turns} turns"))
-    key = _stop_key(t, stopped, failed)
-    if key is not None:
-        words = STOP_WORDS.get(key, key)
-        if key == "stop_sequence" and t.stop_sequence:
-            words += f" “{t.stop_sequence}”"
-        items.append((f"cnb-stop cnb-stop-{key if key in STOP_WORDS else 'other'}", words))
     return items
 
 
-def footer_html(source: FooterSource, *, demo: bool = False, stopped: bool = False,
+def _totals(source: FooterSource) -> Totals:
+    return source if isinstance(source, Totals) else Totals.of(source)
+
+
+def footer_html(source: FooterSource, *, demo: bool = False, stopped: bool | str = False,
                 failed: bool = False) -> str:
-    """Model, tokens, cache, TTFT, duration, tok/s and the stop reason in words."""
-    totals = source if isinstance(source, Totals) else Totals.of(source)
-    spans = [_el("span", escape(text), class_=cls)
-             for cls, text in _footer_items(totals, demo=demo, stopped=stopped, failed=failed)]
+    """Model, tokens, cache, server tool use, TTFT, duration, tok/s and the stop reason in
+    words. `stopped`: True / "user" (Stop) or "interrupt" (kernel interrupt)."""
+    spans = [_el("span", escape(text), class_=cls) for cls, text in
+             _footer_items(_totals(source), demo=demo, stopped=stopped, failed=failed)]
     return _el("div", " · ".join(spans), class_="cnb-footer")
 
 
-def _footer_text(source: FooterSource, **flags: bool) -> str:
-    totals = source if isinstance(source, Totals) else Totals.of(source)
-    return " · ".join(text for _, text in _footer_items(totals, **flags))
+def _footer_text(source: FooterSource, *, demo: bool, stopped: bool | str,
+                 failed: bool) -> str:
+    items = _footer_items(_totals(source), demo=demo, stopped=stopped, failed=failed)
+    return " · ".join(text for _, text in items)
 
 
-# ---------------------------------------------------------------- errors
+# ---------------------------------------------------------------- errors and notices
 
 
 @dataclass(frozen=True)
@@ -726,19 +821,39 @@ def error_html(title: str, message: str, request_id: str | None = None,
 
 
 def _error_info(error: Any) -> _ErrorInfo:
-    """An exception, a mapping or an object with title / message / request_id / hint."""
+    """A `ClaudeNBError` or other exception, a mapping or an object with title / message /
+    request_id / hint, or a message string (never HTML)."""
     if isinstance(error, str):
         return _ErrorInfo("Error", error)
     get = error.get if isinstance(error, Mapping) else (lambda k: getattr(error, k, None))
-    title = get("title") or (type(error).__name__ if isinstance(error, BaseException) else "Error")
-    message = get("message") if not isinstance(error, BaseException) else None
-    message = message or (str(error) if isinstance(error, BaseException) else "")
+    exc = isinstance(error, BaseException)
+    title = get("title") or (type(error).__name__ if exc else "Error")
+    message = get("message") or (str(error) if exc else "")
     request_id, hint = get("request_id"), get("hint")
     return _ErrorInfo(str(title), str(message), str(request_id) if request_id else None,
                       str(hint) if hint else None)
 
 
-# ---------------------------------------------------------------- whole turns
+def error_card(error: Any) -> str:
+    """The error card of an error value (see `_error_info` for what it accepts)."""
+    info = _error_info(error)
+    return error_html(info.title, info.message, info.request_id, info.hint)
+
+
+def retry_html(error: Any, attempt: int, of: int, delay: float) -> str:
+    """A notice that a failed request will be retried."""
+    info = _error_info(error)
+    text = (f"Retrying in {_seconds(delay)} (attempt {attempt} of {of}): "
+            f"{_redact(info.title)}: {_redact(_short(info.message, 300))}")
+    return _el("div", escape(text), class_="cnb-notice", role="status")
+
+
+def unknown_event_html(event_type: str, raw: Any) -> str:
+    """A neutral card for a stream event type this version does not know."""
+    return _card("cnb-unknown", _title("Unknown event") + _sub(str(event_type)), _json_pre(raw))
+
+
+# ---------------------------------------------------------------- whole turns and replies
 
 
 def _runs(blocks: Sequence[Block]) -> Iterator[tuple[bool, list[Any]]]:
@@ -750,26 +865,52 @@ def _runs(blocks: Sequence[Block]) -> Iterator[tuple[bool, list[Any]]]:
             yield from ((False, [b]) for b in group)
 
 
-def _render_blocks(turn: Turn, ctx: _Ctx, run: Callable[[list[Any], _Ctx], str],
+def _render_blocks(turns: Sequence[Turn], ctx: _Ctx, run: Callable[[list[Any], _Ctx], str],
                    table: Mapping[type[Block], _Renderer]) -> list[str]:
     parts = []
-    for is_text, group in _runs(turn.blocks):
-        if not is_text:
-            parts.append(_lookup(table, group[0])(group[0], ctx))
-        elif any(b.text.strip() for b in group):
-            parts.append(run(group, ctx))
+    for turn in turns:
+        for is_text, group in _runs(turn.blocks):
+            if not is_text:
+                parts.append(_lookup(table, group[0])(group[0], ctx))
+            elif any(b.text.strip() for b in group):
+                parts.append(run(group, ctx))
     return parts
 
 
-def _turn_ctx(turn: Turn, tools: Mapping[str, ToolView] | None, stopped: bool,
-              failed: bool) -> _Ctx:
-    results = {b.tool_use_id: b for b in turn.blocks if isinstance(b, ServerToolResultBlock)}
-    ended = turn.finished_at is not None or stopped or failed
-    return _Ctx(tools=tools or {}, results=results, ended=ended)
+@dataclass(frozen=True)
+class _Doc:
+    """What a static rendering of one or more turns needs."""
+
+    turns: Sequence[Turn]
+    footer: bool = True
+    demo: bool = False
+    stopped: bool | str = False
+    error: Any = None
+    tools: Mapping[str, ToolView] | None = None
+
+    def ctx(self) -> _Ctx:
+        results = {b.tool_use_id: b for t in self.turns for b in t.blocks
+                   if isinstance(b, ServerToolResultBlock)}
+        ended = bool(self.stopped) or self.error is not None or all(
+            t.finished_at is not None for t in self.turns)
+        return _Ctx(tools=self.tools or {}, results=results, ended=ended)
+
+    def footer_flags(self) -> dict[str, Any]:
+        return {"demo": self.demo, "stopped": self.stopped, "failed": self.error is not None}
 
 
-def turn_html(turn: Turn, *, footer: bool = True, demo: bool = False, stopped: bool = False,
-              error: Any = None, standalone: bool = False,
+def _doc_html(doc: _Doc, standalone: bool) -> str:
+    parts = [static_style()] if standalone else []
+    parts += _render_blocks(doc.turns, doc.ctx(), _text_run_html, _HTML)
+    if doc.error is not None:
+        parts.append(error_card(doc.error))
+    if doc.footer:
+        parts.append(footer_html(list(doc.turns), **doc.footer_flags()))
+    return _el("div", "".join(parts), class_="cnb-turn cnb-static" if standalone else "cnb-turn")
+
+
+def turn_html(turn: Turn, *, footer: bool = True, demo: bool = False,
+              stopped: bool | str = False, error: Any = None, standalone: bool = False,
               tools: Mapping[str, ToolView] | None = None) -> str:
     """The static HTML of a whole turn in `<div class="cnb-turn">`: blocks in order (text
     runs merged, citations numbered across the turn), then the error card, then the footer.
@@ -778,15 +919,46 @@ def turn_html(turn: Turn, *, footer: bool = True, demo: bool = False, stopped: b
     message string (never HTML). `tools`: tool_use id → `ToolView`. `standalone` adds the
     scoped `<style>` for saved notebooks / nbconvert (and the class `cnb-static`).
     """
-    ctx = _turn_ctx(turn, tools, stopped, error is not None)
-    parts = [static_style()] if standalone else []
-    parts += _render_blocks(turn, ctx, _text_run_html, _HTML)
-    if error is not None:
-        info = _error_info(error)
-        parts.append(error_html(info.title, info.message, info.request_id, info.hint))
-    if footer:
-        parts.append(footer_html(turn, demo=demo, stopped=stopped, failed=error is not None))
-    return _el("div", "".join(parts), class_="cnb-turn cnb-static" if standalone else "cnb-turn")
+    return _doc_html(_Doc([turn], footer, demo, stopped, error, tools), standalone)
+
+
+def _reply_doc(reply: Any, *, footer: bool = True, demo: bool = False) -> _Doc:
+    """A `claude_nb.session.Reply`: all its turns, tool results, stop and error."""
+    tools = {tid: ToolView.from_outcome("error" if o.is_error else "done", o)
+             for tid, o in reply.tool_outcomes.items()}
+    stopped = (reply.stop_reason_user or True) if reply.status == "stopped" else False
+    return _Doc(list(reply.turns), footer, demo, stopped, reply.error, tools)
+
+
+def reply_html(reply: Any, *, demo: bool = False, standalone: bool = False,
+               footer: bool = True) -> str:
+    """Static HTML of a whole reply (every turn of a tool loop, one footer with totals)."""
+    return _doc_html(_reply_doc(reply, footer=footer, demo=demo), standalone)
+
+
+def reply_footer_html(reply: Any, *, demo: bool = False) -> str:
+    doc = _reply_doc(reply, demo=demo)
+    return footer_html(list(doc.turns), **doc.footer_flags())
+
+
+def _prompt_text(prompt: Any) -> str:
+    """A user prompt (str or API content blocks) as text."""
+    if isinstance(prompt, str):
+        return prompt
+    parts = []
+    for block in prompt if isinstance(prompt, list) else [prompt]:
+        kind = block.get("type") if isinstance(block, Mapping) else None
+        parts.append(str(block.get("text", "")) if kind == "text" else f"[{kind or 'content'}]")
+    return "\n".join(parts)
+
+
+def history_html(conversation: Any) -> str:
+    """Every prompt and reply of a `Conversation`, as one standalone static output."""
+    parts = []
+    for reply in conversation.replies:
+        parts.append(_el("div", escape(_prompt_text(reply.prompt)), class_="cnb-user"))
+        parts.append(reply_html(reply))
+    return wrap_static("".join(parts))
 
 
 # ---------------------------------------------------------------- Markdown output
@@ -794,9 +966,10 @@ def turn_html(turn: Turn, *, footer: bool = True, demo: bool = False, stopped: b
 # text/markdown outputs are rendered WITHOUT sanitising by front ends that pick them (raw
 # HTML runs in a trusted session), so model Markdown is defanged first: outside code, `<`
 # and `&` become entities (no raw HTML, no entity-spelled schemes), `![` loses its image
-# meaning (no remote image loads) and javascript: / vbscript: / data: / file: link
-# destinations are broken with a zero-width space. Fenced and indented code (found with
-# markdown-it) and single-line code spans outside table-like lines stay verbatim.
+# meaning (no remote image loads), javascript: / vbscript: / data: / file: link
+# destinations are broken with a zero-width space and TeX \href / \url targets defused.
+# Fenced and indented code (found with markdown-it) and single-line code spans outside
+# table-like lines stay verbatim.
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~$])")
 _MD_BAD_SCHEME = re.compile(r"(?i)((?:\]\(|\]:)\s*)(javascript|vbscript|data|file)(?=\\?:)")
@@ -885,13 +1058,17 @@ def _md_fence(text: str, info: str = "") -> str:
     return f"{fence}{info}\n{text}\n{fence}"
 
 
+def _md_url(url: str) -> str:
+    return url.replace("(", "%28").replace(")", "%29")
+
+
 def _quote(text: str) -> str:
     return "\n".join("> " + line if line else ">" for line in text.split("\n"))
 
 
 def _md_source(s: Source) -> str:
     title = _md_escape(s.title)
-    link = f"[{title}]({s.url.replace('(', '%28').replace(')', '%29')})" if s.url else title
+    link = f"[{title}]({_md_url(s.url)})" if s.url else title
     quotes = "".join(f"\n   > {_md_escape(q)}" for q in s.quotes)
     return f"{s.number}. {link}{quotes}"
 
@@ -945,7 +1122,7 @@ def _server_result_md(block: ServerToolResultBlock, ctx: _Ctx) -> str:
         item = item if isinstance(item, Mapping) else {"title": str(item)}
         url = safe_url(item.get("url"))
         title = _md_escape(str(item.get("title") or item.get("url") or "untitled"))
-        link = f"[{title}]({url.replace('(', '%28').replace(')', '%29')})" if url else title
+        link = f"[{title}]({_md_url(url)})" if url else title
         age = f" ({_md_escape(str(item['page_age']))})" if item.get("page_age") else ""
         lines.append(f"- {link}{age}")
     return "\n".join(lines)
@@ -967,23 +1144,29 @@ _MARKDOWN: dict[type[Block], _Renderer] = {
 }
 
 
-def turn_markdown(turn: Turn, *, footer: bool = True, demo: bool = False,
-                  stopped: bool = False, error: Any = None,
-                  tools: Mapping[str, ToolView] | None = None) -> str:
-    """text/markdown of a turn: the answer's Markdown (defanged, see above), thinking as a
-    blockquote, tool calls as fenced JSON, sources, error and footer lines."""
-    ctx = _turn_ctx(turn, tools, stopped, error is not None)
-    parts = _render_blocks(turn, ctx, _text_run_md, _MARKDOWN)
-    if error is not None:
-        info = _error_info(error)
+def _doc_markdown(doc: _Doc) -> str:
+    parts = _render_blocks(doc.turns, doc.ctx(), _text_run_md, _MARKDOWN)
+    if doc.error is not None:
+        info = _error_info(doc.error)
         line = f"**{_md_escape(_redact(info.title))}:** {_md_escape(_redact(info.message))}"
         if info.request_id:
             line += f" (request id {_md_escape(info.request_id)})"
         parts.append(line)
-    if footer:
-        parts.append("*" + _md_escape(_footer_text(
-            turn, demo=demo, stopped=stopped, failed=error is not None)) + "*")
+    if doc.footer:
+        parts.append("*" + _md_escape(_footer_text(list(doc.turns), **doc.footer_flags())) + "*")
     return "\n\n".join(p for p in parts if p)
+
+
+def turn_markdown(turn: Turn, *, footer: bool = True, demo: bool = False,
+                  stopped: bool | str = False, error: Any = None,
+                  tools: Mapping[str, ToolView] | None = None) -> str:
+    """text/markdown of a turn: the answer's Markdown (defanged, see above), thinking as a
+    blockquote, tool calls as fenced JSON, sources, error and footer lines."""
+    return _doc_markdown(_Doc([turn], footer, demo, stopped, error, tools))
+
+
+def reply_markdown(reply: Any, *, demo: bool = False, footer: bool = True) -> str:
+    return _doc_markdown(_reply_doc(reply, footer=footer, demo=demo))
 
 
 # ---------------------------------------------------------------- plain text
@@ -1008,8 +1191,8 @@ def _thinking_plain(block: ThinkingBlock, ctx: _Ctx) -> str:
 
 def _tool_plain(block: ToolUseBlock, ctx: _Ctx) -> str:
     view = ctx.tool_status(block)
-    data = json.dumps(block.input, ensure_ascii=False, default=str) if block.input is not None \
-        else block.input_json + " (incomplete)"
+    data = (json.dumps(block.input, ensure_ascii=False, default=str) if block.input is not None
+            else block.input_json + " (incomplete)")
     out = f"[{block.type}: {block.name} {data}] ({STATUS_LABELS.get(view.status, view.status)})"
     return out + (f"\n{view.result_text}" if view.result_text else "")
 
@@ -1024,6 +1207,10 @@ def _server_result_plain(block: ServerToolResultBlock, ctx: _Ctx) -> str:
         f"- {i.get('title') or ''} <{i.get('url') or ''}>" for i in items)
 
 
+def _unknown_plain(block: Block, ctx: _Ctx) -> str:
+    return f"[unknown block type {block.type}]"
+
+
 _PLAIN: dict[type[Block], _Renderer] = {
     TextBlock: lambda b, ctx: _text_run_plain([b], ctx),
     ThinkingBlock: _thinking_plain,
@@ -1031,20 +1218,36 @@ _PLAIN: dict[type[Block], _Renderer] = {
     ToolUseBlock: _tool_plain,
     ServerToolUseBlock: _tool_plain,
     ServerToolResultBlock: _server_result_plain,
-    UnknownBlock: lambda b, ctx: f"[unknown block type {b.type}]",
-    Block: lambda b, ctx: f"[unknown block type {b.type}]",
+    UnknownBlock: _unknown_plain,
+    Block: _unknown_plain,
 }
 
 
-def turn_plain(turn: Turn, *, footer: bool = True, demo: bool = False, stopped: bool = False,
-               error: Any = None, tools: Mapping[str, ToolView] | None = None) -> str:
-    """text/plain of a turn: the answer verbatim, other blocks as bracketed one-liners."""
-    ctx = _turn_ctx(turn, tools, stopped, error is not None)
-    parts = _render_blocks(turn, ctx, _text_run_plain, _PLAIN)
-    if error is not None:
-        info = _error_info(error)
+def _doc_plain(doc: _Doc) -> str:
+    parts = _render_blocks(doc.turns, doc.ctx(), _text_run_plain, _PLAIN)
+    if doc.error is not None:
+        info = _error_info(doc.error)
         parts.append(f"Error: {_redact(info.title)}: {_redact(info.message)}"
                      + (f" (request id {info.request_id})" if info.request_id else ""))
-    if footer:
-        parts.append(_footer_text(turn, demo=demo, stopped=stopped, failed=error is not None))
+    if doc.footer:
+        parts.append(_footer_text(list(doc.turns), **doc.footer_flags()))
     return "\n\n".join(p for p in parts if p)
+
+
+def turn_plain(turn: Turn, *, footer: bool = True, demo: bool = False,
+               stopped: bool | str = False, error: Any = None,
+               tools: Mapping[str, ToolView] | None = None) -> str:
+    """text/plain of a turn: the answer verbatim, other blocks as bracketed one-liners."""
+    return _doc_plain(_Doc([turn], footer, demo, stopped, error, tools))
+
+
+def reply_plain(reply: Any, *, demo: bool = False, footer: bool = True) -> str:
+    return _doc_plain(_reply_doc(reply, footer=footer, demo=demo))
+
+
+def history_plain(conversation: Any) -> str:
+    parts = []
+    for reply in conversation.replies:
+        parts.append("> " + _prompt_text(reply.prompt).replace("\n", "\n> "))
+        parts.append(reply_plain(reply))
+    return "\n\n".join(parts)

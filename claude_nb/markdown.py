@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from markdown_it.common.utils import MD_TRIM_RE
+from markdown_it.token import Token
 
 from ._md_engine import FOOTNOTE_DEFS, MD, new_env, render_footnotes, render_tokens
 from ._md_tail import TAIL
@@ -51,6 +52,10 @@ from ._md_tail import TAIL
 __all__ = ["Patch", "StreamingMarkdown", "render"]
 
 _MATH_BLOCKS = ("math_block", "math_block_label")
+# Blocks that no following line can extend, and those a blank line ends for good (lists,
+# footnote definitions and indented code may resume after blank lines).
+_SELF_CLOSING = frozenset({"heading_open", "hr", "fence", *_MATH_BLOCKS})
+_ENDED_BY_BLANK = _SELF_CLOSING | {"paragraph_open", "table_open", "blockquote_open"}
 _NEWLINES = re.compile(r"\r\n?")
 
 
@@ -101,8 +106,9 @@ class StreamingMarkdown:
         text = self._normalize(delta)
         if not text:
             return Patch(tail=self._tail)
+        new_line = "\n" in text or self._open.endswith("\n")
         self._open += text
-        commit, replace = self._commit_settled() if "\n" in text else ("", None)
+        commit, replace = self._commit_settled() if new_line else ("", None)
         self._tail = self._render_tail()
         return Patch(commit, self._tail, replace)
 
@@ -132,7 +138,8 @@ class StreamingMarkdown:
         return _NEWLINES.sub("\n", delta).replace("\0", "\ufffd")
 
     def _commit_settled(self) -> tuple[str, str | None]:
-        cut = settled_length(self._open[: self._open.rfind("\n") + 1])
+        complete = self._open.rfind("\n") + 1
+        cut = settled_length(self._open[:complete], self._open[complete : complete + 1])
         if not cut:
             return "", None
         chunk, self._open = self._open[:cut], self._open[cut:]
@@ -158,27 +165,47 @@ class StreamingMarkdown:
     def _render_tail(self) -> str:
         env = _fork(self._env)
         html = render_tokens(MD.parse(self._open, env), env) if self._open else ""
-        return html + render_footnotes(env)
+        return html + render_footnotes(env, live=True)
 
 
-def settled_length(src: str) -> int:
+def settled_length(src: str, next_char: str = "") -> int:
     """How many leading characters of `src` (complete lines only) form blocks that no
-    later text can change; always 0 or the offset of a line start."""
+    later text can change; always 0 or the offset of a line start.
+
+    `next_char` is the first character of the partial line after `src`, if any: a line
+    that starts with a letter at column 0 can only begin a new paragraph.
+    """
     tokens = MD.block.parse(src, MD, {}, []) or []
-    blocks = [(t.map[0], t.map[1], t.type) for t in tokens if t.level == 0 and t.nesting >= 0 and t.map]
+    blocks = [t for t in tokens if t.level == 0 and t.nesting >= 0 and t.map]
     lines = src.split("\n")
     blank = [not line.strip(" \t") for line in lines]
     last_blank = max((n for n, b in enumerate(blank[:-1]) if b), default=-1)
-    limit = len(blocks) - 1  # the last block may still grow
-    for n, (start, _end, kind) in enumerate(blocks[:limit]):
-        if kind not in _MATH_BLOCKS and lines[start].lstrip(" \t").startswith("$$") and last_blank <= start:
+    limit = len(blocks)
+    for n, block in enumerate(blocks):
+        start = block.map[0]
+        if block.type not in _MATH_BLOCKS and lines[start].lstrip(" \t").startswith("$$") and last_blank <= start:
             limit = n  # its closing `$$` may still come
             break
-    for j in range(limit, 0, -1):
-        start = blocks[j][0]
-        if blank[start - 1] or blocks[j - 1][1] == start:
+    if limit == len(blocks) and blocks and _ended(blocks[-1], lines, blank, next_char):
+        return len(src)
+    for j in range(min(limit, len(blocks) - 1), 0, -1):
+        start = blocks[j].map[0]
+        if blank[start - 1] or blocks[j - 1].map[1] == start:
             return sum(len(line) + 1 for line in lines[:start])
     return 0
+
+
+def _ended(block: Token, lines: list[str], blank: list[bool], next_char: str) -> bool:
+    """Whether the last complete block can be continued by no later line."""
+    line_count = len(lines) - 1
+    if block.type == "fence" and not block.meta.get("closed"):
+        return False
+    start, end = block.map
+    if end == line_count and block.type in _SELF_CLOSING:
+        # a one-line block may still become a table header if a delimiter row follows
+        return end - start > 1 or "|" not in lines[start]
+    after_blank = line_count > 0 and blank[line_count - 1]
+    return after_blank and (block.type in _ENDED_BY_BLANK or next_char.isalpha())
 
 
 def _fold(text: str) -> str:

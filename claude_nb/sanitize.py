@@ -10,15 +10,19 @@ Everything the model (or a web page, or a tool) produced reaches HTML through on
 
 What `clean` guarantees (tests/test_sanitize.py checks it against tests/xss_payloads.txt):
 
-- Only the tags in `TAGS` survive: what Markdown output needs, no `img`, `svg`, `math`,
-  `iframe`, `object`, `embed`, `form`, `style`, `script`, `base`, `meta`, `link`. The
-  content of `script`, `style`, `template`, `textarea`... is dropped with the tag.
+- Only the tags in `TAGS` survive: what Markdown output needs, no `svg`, `math`, `iframe`,
+  `object`, `embed`, `form`, `style`, `script`, `base`, `meta`, `link`. The content of
+  `script`, `style`, `template`, `textarea`... is dropped with the tag.
+- `img` survives only with an inline raster `src`
+  (`data:image/png|jpeg|gif|webp;base64,...`), which loads nothing from the network;
+  every other `img` is removed whole (no remote image ever loads: no exfiltration through
+  image URLs; the Markdown renderer turns remote images into click-to-open links).
 - Attributes: `class`, `title` and `id` on every allowed tag (`id` is prefixed `cnb-`,
   fragment links `#x` are rewritten to `#cnb-x` so footnotes keep working); `href` on `a`
   with the schemes http, https and mailto, or a `#fragment` (other relative URLs are
   dropped: they would resolve against the Jupyter server); `start` on `ol`;
   `colspan`/`rowspan` and `align` / `style="text-align: ..."` (exact values only) on table
-  cells; `type="checkbox"`, `checked` on `input`, which is always made `disabled`;
+  cells; `checked` on `input`, which is always made a disabled checkbox (task lists);
   `open` on `details`; the `data-*` names in `DATA_ATTRIBUTES`. No event handler, no other
   `style`.
 - Every `a` gets `rel="noopener noreferrer nofollow"` and `target="_blank"` (except
@@ -26,11 +30,9 @@ What `clean` guarantees (tests/test_sanitize.py checks it against tests/xss_payl
 - TeX `\\href{...}` / `\\url{...}` whose target is not http(s)/mailto is defused, in case a
   math renderer that trusts links typesets the output.
 
-Images: `clean` never lets an `img` through. Tool results that carry an image
-(`{"image/png": base64}`) are turned into an `<img src="data:image/...">` by
-`claude_nb.cards.tool_result_html` *after* cleaning, from bytes it decoded and checked
-itself (`data_image_src`), so model text can never produce an image and no remote image
-ever loads (no exfiltration through image URLs).
+Tool results that carry an image (`{"image/png": base64}`) are turned into an
+`<img src="data:image/...">` by `claude_nb.cards.tool_result_html` itself, from bytes it
+decoded and checked (`data_image_src`), not through `clean`.
 
 Front ends must not hang behaviour on anything that can come out of `clean`: act on
 `data-cnb-*` attributes, which `clean` always removes.
@@ -53,7 +55,7 @@ __all__ = ["escape", "clean", "safe_url", "data_image_src", "defuse_tex_links", 
 ID_PREFIX = "cnb-"
 
 TAGS = frozenset({
-    "p", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "b", "i", "u", "del", "s",
+    "img", "p", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "b", "i", "u", "del", "s",
     "ins", "mark", "small", "abbr", "code", "pre", "kbd", "samp", "var", "span", "div",
     "blockquote", "ul", "ol", "li", "dl", "dt", "dd", "table", "caption", "thead", "tbody",
     "tfoot", "tr", "th", "td", "a", "hr", "br", "sup", "sub", "section", "details",
@@ -82,6 +84,7 @@ _CLEANER = nh3.Cleaner(
     attributes={
         "*": {"class", "title", "id", *DATA_ATTRIBUTES},
         "a": {"href"},
+        "img": {"src", "alt"},
         "ol": {"start"},
         "th": {"colspan", "rowspan"},
         "td": {"colspan", "rowspan"},
@@ -91,22 +94,42 @@ _CLEANER = nh3.Cleaner(
     tag_attribute_values={
         "th": dict(_CELL_VALUES),
         "td": dict(_CELL_VALUES),
-        "input": {"type": {"checkbox"}},
     },
-    set_tag_attribute_values={"a": {"target": "_blank"}, "input": {"disabled": ""}},
+    set_tag_attribute_values={"a": {"target": "_blank"},
+                              "input": {"type": "checkbox", "disabled": ""}},
     link_rel="noopener noreferrer nofollow",
-    url_schemes={"http", "https", "mailto"},
+    url_schemes={"http", "https", "mailto", "data"},  # data: narrowed by _attribute
+    attribute_filter=lambda tag, name, value: _attribute(tag, name, value),
     url_relative=lambda url: url if url.startswith("#") else None,
     id_prefix=ID_PREFIX,
     strip_comments=True,
 )
+
+_DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z", re.I)
+_SRC_LESS_IMG = re.compile(r'<img\b(?![^>]*\ssrc=")[^>]*>')
+
+
+def _attribute(tag: str, name: str, value: str) -> str | None:
+    """nh3 attribute filter: `data:` only as an inline raster image's `src`."""
+    if name == "src":
+        return value if tag == "img" and _DATA_IMAGE.match(value) else None
+    if name == "href" and _url_key(value).startswith("data:"):
+        return None
+    return value
+
+
+def _url_key(value: str) -> str:
+    """A URL as a browser compares its scheme: no whitespace or control characters."""
+    return "".join(ch for ch in value if not (ch.isspace() or unicodedata.category(ch)
+                                              in ("Cc", "Cf"))).lower()
+
 
 # nh3 serialises canonically (double-quoted attributes, `<` and `>` escaped inside values),
 # so these post-passes can match tags with simple patterns.
 _FRAGMENT_LINK = re.compile(r'<a\b[^>]*\bhref="#[^"]*"[^>]*>')
 _FRAGMENT_HREF = re.compile(r'\bhref="#(?!' + re.escape(ID_PREFIX) + ')')
 _TEX_LINK = re.compile(r"(\\(?:href|url)\s*\{)([^{}<>]*)(\})")  # never across a tag
-_TEX_SAFE_TARGET = re.compile(r"(?i)(?:https?|mailto):|[^a-z]")  # a scheme we allow, or none
+_TEX_SAFE_TARGET = re.compile(r"(?:https?|mailto):|[^a-z]")  # a scheme we allow, or none
 
 
 def escape(text: str) -> str:
@@ -117,6 +140,8 @@ def escape(text: str) -> str:
 def clean(fragment: str) -> str:
     """Sanitise an HTML fragment with the allowlist described in the module docstring."""
     out = _CLEANER.clean(fragment)
+    if "<img" in out:
+        out = _SRC_LESS_IMG.sub("", out)
     if 'href="#' in out:
         out = _FRAGMENT_LINK.sub(_local_link, out)
     return defuse_tex_links(out)
@@ -139,8 +164,7 @@ def _local_link(match: re.Match[str]) -> str:
 def _defuse_tex_link(match: re.Match[str]) -> str:
     """`\\href{javascript:...}` → `\\href{#}`; the target is compared the way a browser
     would read it (entities decoded, whitespace and control characters removed)."""
-    target = "".join(ch for ch in html.unescape(match.group(2))
-                     if not (ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf")))
+    target = _url_key(html.unescape(match.group(2)))
     if _TEX_SAFE_TARGET.match(target) or not target:
         return match.group(0)
     return f"{match.group(1)}#{match.group(3)}"

@@ -47,6 +47,8 @@ const STOP_HINT_MS = 1500;
 const TICK_MS = 150;
 const HELLO_RETRY_MS = 1500;
 const MAX_PENDING = 20000;
+/** @type {ViewState} */
+const IDLE = { running: false, stop: "none", demo: false };
 
 /**
  * Create an element.
@@ -128,7 +130,7 @@ function mdParts(rec) {
   return rec.md;
 }
 
-/** Op handlers, by op name. @type {{ [K in SeqOp["op"]]?: (s: Surface, op: any) => void }} */
+/** Op handlers, by op name. @type {{ [K in Exclude<SeqOp["op"], "state">]: (s: Surface, op: any) => void }} */
 const APPLY = {
   block(s, /** @type {SeqOp & {op: "block"}} */ op) {
     const rec = s.blocks.get(op.id);
@@ -157,7 +159,7 @@ const APPLY = {
   json(s, /** @type {SeqOp & {op: "json"}} */ op) {
     const rec = s.blocks.get(op.id);
     if (!rec) return;
-    rec.json ??= /** @type {HTMLElement | null} */ (rec.el.querySelector(".cnb-json-live"));
+    rec.json ??= /** @type {HTMLElement | null} */ (rec.el.querySelector(".cnb-json-live, pre.cnb-json"));
     rec.json ??= rec.el.appendChild(h("pre", { class: "cnb-json-live" }));
     const last = rec.json.lastChild;
     if (last instanceof Text) last.appendData(op.text);
@@ -200,7 +202,7 @@ class Hub {
     this.seq = 0; // a fresh model has had no ops: synced at 0
     this.synced = true;
     /** @type {ViewState} */
-    this.state = { running: false, stop: "none", demo: false };
+    this.state = { ...IDLE };
     this.clockOffset = 0; // kernel clock - browser clock, seconds
     this.mirror = new Surface(h("div"), null);
     /** @type {Set<View>} */
@@ -208,13 +210,19 @@ class Hub {
     /** @type {SeqOp[]} */
     this.pending = [];
     this.retry = 0;
+    this.retryDelay = HELLO_RETRY_MS;
     this.onMessage = this.onMessage.bind(this);
   }
 
+  /** Ask Python for a snapshot; while out of sync, ask again with growing delays. */
   hello() {
     this.model.send({ type: "hello" });
     clearTimeout(this.retry);
-    this.retry = window.setTimeout(() => !this.synced && this.hello(), HELLO_RETRY_MS);
+    this.retry = window.setTimeout(() => {
+      if (this.synced) return;
+      this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
+      this.hello();
+    }, this.retryDelay);
   }
 
   /** @param {any} msg */
@@ -222,7 +230,7 @@ class Hub {
     if (!msg || typeof msg !== "object") return;
     if (msg.op === "download") return download(msg);
     if (msg.op === "snapshot") return this.onSnapshot(msg);
-    if (typeof msg.seq !== "number" || !(msg.op in APPLY || msg.op === "state")) return;
+    if (typeof msg.seq !== "number" || !(Object.hasOwn(APPLY, msg.op) || msg.op === "state")) return;
     if (msg.seq <= this.seq) return;
     if (this.synced && msg.seq === this.seq + 1) return this.apply(msg);
     if (this.pending.length < MAX_PENDING) this.pending.push(msg);
@@ -254,7 +262,8 @@ class Hub {
     if (!(this.synced && snap.seq <= this.seq)) {
       this.seq = snap.seq;
       this.synced = true;
-      this.state = { running: false, stop: "none", demo: false, ...snap.state };
+      this.retryDelay = HELLO_RETRY_MS;
+      this.state = { ...IDLE, ...snap.state };
       this.setClock(snap.now);
       this.mirror.load(snap.blocks ?? []);
       for (const v of this.views) v.rebuild();
@@ -357,9 +366,10 @@ class View {
     const { root } = this;
     const chat = !!this.model.get("chat");
     root.classList.toggle("cnb-chat", chat);
+    this.input = this.sendBtn = this.regenBtn = this.newBtn = this.closeMenu = undefined;
     this.titleEl = h("span", { class: "cnb-title" });
     this.demo = h("span", { class: "cnb-demo", title: "Answers come from the built-in demo server, not from Claude", hidden: "" }, "demo");
-    this.stopBtn = h("button", { type: "button", class: "cnb-btn cnb-stop", "aria-label": "Stop", title: "Stop (Esc)", hidden: "" }, h("span", { class: "cnb-stop-icon", "aria-hidden": "true" }), h("span", { class: "cnb-stop-label" }, "Stop"));
+    this.stopBtn = h("button", { type: "button", class: "cnb-btn cnb-stop-btn", "aria-label": "Stop", title: "Stop (Esc)", hidden: "" }, h("span", { class: "cnb-stop-icon", "aria-hidden": "true" }), h("span", { class: "cnb-stop-label" }, "Stop"));
     this.hint = h("span", { class: "cnb-hint", role: "status", hidden: "" });
     this.stopBtn.addEventListener("click", () => this.stop());
     const head = h("div", { class: "cnb-head" }, this.titleEl, this.demo);
@@ -391,13 +401,19 @@ class View {
   exportMenu() {
     const menu = h("div", { class: "cnb-menu", role: "menu", hidden: "" });
     const toggle = h("button", { type: "button", class: "cnb-btn", "aria-haspopup": "menu", "aria-expanded": "false" }, "Export ▾");
+    const wrap = h("span", { class: "cnb-export" }, toggle, menu);
+    /** @param {Event} e */
+    const outside = (e) => !wrap.contains(/** @type {Node} */ (e.target)) && this.closeMenu?.();
     this.closeMenu = () => {
       menu.hidden = true;
       toggle.setAttribute("aria-expanded", "false");
+      document.removeEventListener("pointerdown", outside, true);
     };
     toggle.addEventListener("click", () => {
-      menu.hidden = !menu.hidden;
-      toggle.setAttribute("aria-expanded", String(!menu.hidden));
+      if (!menu.hidden) return this.closeMenu?.();
+      menu.hidden = false;
+      toggle.setAttribute("aria-expanded", "true");
+      document.addEventListener("pointerdown", outside, true);
     });
     for (const [label, format] of [["Markdown", "md"], ["JSON", "json"]]) {
       const item = this.button(label, () => {
@@ -407,7 +423,7 @@ class View {
       item.setAttribute("role", "menuitem");
       menu.append(item);
     }
-    return h("span", { class: "cnb-export" }, toggle, menu);
+    return wrap;
   }
 
   syncTraits() {
@@ -445,6 +461,7 @@ class View {
     this.model.send({ type: "stop" });
     this.stopRequested = true;
     this.stopBtn?.classList.add("cnb-stopping");
+    this.setStopLabel("Stopping…");
     clearTimeout(this.stopTimer);
     const showHint = () => {
       if (this.stopRequested && this.hint) {
@@ -460,7 +477,14 @@ class View {
     this.stopRequested = false;
     clearTimeout(this.stopTimer);
     this.stopBtn?.classList.remove("cnb-stopping");
+    this.setStopLabel("Stop");
     if (this.hint) this.hint.hidden = true;
+  }
+
+  /** @param {string} text */
+  setStopLabel(text) {
+    const label = this.stopBtn?.querySelector(".cnb-stop-label");
+    if (label && label.textContent !== text) label.textContent = text;
   }
 
   // --- events -----------------------------------------------------------------------
@@ -476,7 +500,6 @@ class View {
     if (img) return this.loadImage(img);
     const summary = target.closest("summary");
     if (summary && !target.closest("button, a")) this.recordToggle(summary);
-    if (this.closeMenu && !target.closest(".cnb-export")) this.closeMenu();
   }
 
   /** @param {HTMLElement} el */
@@ -648,6 +671,7 @@ class View {
   }
 
   dispose() {
+    this.closeMenu?.();
     clearInterval(this.tick);
     clearTimeout(this.stopTimer);
     this.hub.views.delete(this);

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +24,8 @@ from pydantic import TypeAdapter
 
 from claude_nb.loopback import (
     BAD_JSON, FAKE_SIGNATURE, GARBAGE_LINE, LoopbackServer, RawBlock, RedactedThinking,
-    ServerToolUse, Text, Thinking, ToolUse, Turn, WebSearchResult, http_error,
-    http_error_file, http_error_names, text_turn, transcript, transcript_names, validate,
+    ServerToolUse, Text, Thinking, ToolUse, Turn, WebSearchResult, http_error, http_error_file,
+    http_error_names, text_turn, transcript, transcript_names, validate,
 )
 
 REQUEST: dict[str, Any] = {
@@ -190,7 +191,7 @@ def test_built_turn_streams_every_block_type(srv: LoopbackServer,
     assert message.stop_reason == "tool_use" and message.usage.input_tokens == 42
     assert message.usage.server_tool_use.web_search_requests == 1
     assert max(len(d.text) for d in deltas if d.type == "text_delta") <= 7
-    assert [d.partial_json for d in deltas if d.type == "input_json_delta"][0] == ""
+    assert next(d.partial_json for d in deltas if d.type == "input_json_delta") == ""
     assert client.messages.create(**REQUEST).model_dump() == message.model_dump()
 
 
@@ -274,9 +275,8 @@ def test_http_error_files_give_the_sdk_exception(srv: LoopbackServer,
 def test_built_http_error_with_retry_after(srv: LoopbackServer,
                                            client: anthropic.Anthropic) -> None:
     srv.enqueue(http_error(429, "rate_limit_error", "Slow down.", headers={"retry-after": "12"}))
-    with pytest.raises(anthropic.RateLimitError) as info:
-        with client.messages.stream(**REQUEST):
-            pass
+    with pytest.raises(anthropic.RateLimitError) as info, client.messages.stream(**REQUEST):
+        pass
     error = info.value
     assert error.response.headers["retry-after"] == "12"
     assert isinstance(error.body, dict) and error.body["error"]["message"] == "Slow down."
@@ -337,9 +337,8 @@ def test_unknown_event_and_garbage_line_are_ignored(srv: LoopbackServer,
 
 def test_invalid_json_frame_raises(srv: LoopbackServer, client: anthropic.Anthropic) -> None:
     srv.enqueue(text_turn("x").stream().malformed_after(3, BAD_JSON))
-    with pytest.raises(ValueError):
-        with client.messages.stream(**REQUEST) as stream:
-            stream.get_final_message()
+    with pytest.raises(ValueError), client.messages.stream(**REQUEST) as stream:
+        stream.get_final_message()
 
 
 def test_delay_and_timed_stall(srv: LoopbackServer, client: anthropic.Anthropic) -> None:
@@ -367,7 +366,7 @@ def test_closing_a_slow_stream_is_seen_at_once(srv: LoopbackServer,
                                                            "content_block_start"]
     closed_at = time.monotonic()
     sent = srv.wait_disconnect(timeout=2)
-    assert sent.disconnected_at is not None and sent.disconnected_at - closed_at < 0.1
+    assert sent.disconnected_at is not None and sent.disconnected_at - closed_at < 0.25
     assert sent.events_after_disconnect == 0
     assert len(sent.events) <= 3 and not sent.complete
 
@@ -394,7 +393,7 @@ def test_cancelling_an_async_stream_during_a_stall(srv: LoopbackServer) -> None:
 
     cancelled_at = asyncio.run(run())
     sent = srv.wait_disconnect(timeout=2)
-    assert sent.disconnected_at is not None and sent.disconnected_at - cancelled_at < 0.2
+    assert sent.disconnected_at is not None and sent.disconnected_at - cancelled_at < 0.25
     assert sent.events == ["message_start", "content_block_start", "ping"]
     assert sent.events_after_disconnect == 0
 
@@ -414,19 +413,22 @@ def test_stop_ends_an_endless_stall() -> None:
 
 def test_concurrent_streams(srv: LoopbackServer) -> None:
     for i in range(4):
-        srv.enqueue(text_turn(f"answer {i} " * 10, chunk=10).stream().with_delay(0.03))
+        srv.enqueue(text_turn(f"answer {i} " * 10, chunk=10).stream().with_delay(0.05))
+    ready = threading.Barrier(4)
 
     def run(_: int) -> str:
         with anthropic.Anthropic(base_url=srv.base_url, api_key="k", max_retries=0) as c:
+            ready.wait(timeout=5)
             with c.messages.stream(**REQUEST) as stream:
                 return stream.get_final_text()
 
-    start = time.monotonic()
     with ThreadPoolExecutor(4) as pool:
         texts = sorted(pool.map(run, range(4)))
-    one_stream = 15 * 0.03
     assert texts == [f"answer {i} " * 10 for i in range(4)]
-    assert time.monotonic() - start < 2.5 * one_stream  # in parallel, not one after another
+    streams = [r.stream for r in srv.requests if r.stream is not None]
+    assert len(streams) == 4
+    # every stream started before any finished: they were served side by side
+    assert max(s.started_at for s in streams) < min(s.finished_at or 0 for s in streams)
 
 
 # ------------------------------------------------------------ validation

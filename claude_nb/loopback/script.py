@@ -12,7 +12,7 @@ import secrets
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 from .sse import Json, frame, shared_dir, split_frames
 
@@ -38,7 +38,7 @@ def _chunks(text: str, size: int) -> list[str]:
 
 def _json_deltas(value: Mapping[str, Any], size: int) -> list[Json]:
     """Tool input as the API streams it: an empty first delta, then the compact JSON in pieces."""
-    pieces = [""] + _chunks(json.dumps(value, separators=(",", ":")), size)
+    pieces = ["", *_chunks(json.dumps(value, separators=(",", ":")), size)]
     return [{"type": "input_json_delta", "partial_json": p} for p in pieces]
 
 
@@ -66,7 +66,7 @@ class Text:
 
     def deltas(self, chunk: int) -> list[Json]:
         cites = [{"type": "citations_delta", "citation": dict(c)} for c in self.citations]
-        return cites + [{"type": "text_delta", "text": t} for t in _chunks(self.text, chunk)]
+        return [*cites, *({"type": "text_delta", "text": t} for t in _chunks(self.text, chunk))]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class Thinking:
 
     def deltas(self, chunk: int) -> list[Json]:
         parts = [{"type": "thinking_delta", "thinking": t} for t in _chunks(self.thinking, chunk)]
-        return parts + [{"type": "signature_delta", "signature": self.signature}]
+        return [*parts, {"type": "signature_delta", "signature": self.signature}]
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ class Drop:
 
 
 DROP = Drop()
-Step = Union[bytes, Pause, Drop]
+Step = bytes | Pause | Drop
 
 GARBAGE_LINE = b"this line is not server-sent events\n\n"
 BAD_JSON = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,\n\n'
@@ -319,7 +319,7 @@ def http_error_file(name: str) -> HttpError:
 
 # ------------------------------------------------------------ what the queue holds
 
-Response = Union[str, bytes, Turn, Stream, HttpError]
+Response = str | bytes | Turn | Stream | HttpError
 
 
 def as_stream(response: Response) -> Stream | HttpError:

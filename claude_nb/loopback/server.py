@@ -14,8 +14,8 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
@@ -60,7 +60,7 @@ class StreamRecord:
 
     @property
     def events_after_disconnect(self) -> int:
-        """Frames whose write finished after the disconnect was visible (should be 0)."""
+        """Frames whose write began after the disconnect was visible (should be 0)."""
         if self.disconnected_at is None:
             return 0
         return sum(t > self.disconnected_at for t in self.written_at)
@@ -103,21 +103,35 @@ class _Watch:
         self._on_gone(time.monotonic())
         self.stop.set()
 
+    def check(self) -> bool:
+        """Look at the socket now (right before each frame): True when writing must stop."""
+        if _at_eof(self._sock):
+            self.gone()
+        return self.stop.is_set()
+
     def _run(self) -> None:
         while not self._closing.is_set():
             try:
                 readable, _, _ = select.select([self._sock, self._wake], [], [], _POLL)
-                if self._wake in readable:
-                    return
-                if readable and not self._sock.recv(1, socket.MSG_PEEK):
-                    self.gone()
-                    return
             except (OSError, ValueError):
+                readable = [self._sock]
+            if self._wake in readable:
+                return
+            if _at_eof(self._sock):
                 self.gone()
                 return
             if readable:  # the client sent bytes and is still there: don't spin
                 time.sleep(_POLL)
         self.stop.set()
+
+
+def _at_eof(sock: socket.socket) -> bool:
+    """Whether the client has closed or reset the socket; never blocks."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and not sock.recv(1, socket.MSG_PEEK)
+    except (OSError, ValueError):
+        return True
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -139,14 +153,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def handle(self) -> None:
         """A client that resets its connection (e.g. closing a stream early) is no error here."""
-        try:
+        with suppress(BrokenPipeError, ConnectionResetError):
             super().handle()
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def do_POST(self) -> None:
         loop = self.server.loopback
-        record = RequestRecord(self.path, _safe_headers(self.headers), time.monotonic())
+        record = RequestRecord(self.path, _safe_headers(self.headers.items()), time.monotonic())
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         with loop._changing():
             loop.requests.append(record)
@@ -189,9 +201,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(record, 200, json.dumps(result, ensure_ascii=False).encode())
 
     def _stream(self, record: RequestRecord, stream: Stream) -> None:
+        """Records are updated before the bytes leave, so a client never sees ahead of them."""
         loop = self.server.loopback
-        written = record.stream = StreamRecord(time.monotonic())
-        record.status = 200
+        written = StreamRecord(time.monotonic())
+        with loop._changing():
+            record.status, record.stream = 200, written
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
@@ -200,18 +214,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         with _Watch(self.connection, loop._closing, lambda t: loop._gone(written, t)) as watch:
             outcome = self._write_steps(stream, written, watch)
-        if outcome == "done":
-            try:
-                self.wfile.write(b"0\r\n\r\n")
-            except OSError:
-                outcome = "stop"
-        if outcome != "done":
-            self.close_connection = True
-        if outcome == "drop":
-            self._drop()
         with loop._changing():
             written.complete = outcome == "done"
             written.finished_at = time.monotonic()
+        if outcome == "done":
+            with suppress(OSError):
+                self.wfile.write(b"0\r\n\r\n")
+        elif outcome == "drop":
+            self._drop()
+        else:
+            self.close_connection = True
 
     def _write_steps(self, stream: Stream, written: StreamRecord, watch: _Watch) -> str:
         """Write frames one chunk each until the end ("done"), a "drop", or a "stop"."""
@@ -225,25 +237,26 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             if written.events and stream.delay and watch.stop.wait(stream.delay):
                 return "stop"
-            if watch.stop.is_set():
-                return "stop"
-            try:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(step), step))
-            except OSError:
-                watch.gone()
+            if watch.check():
                 return "stop"
             with loop._changing():
                 written.events.append(parse_frame(step)[0] or "")
                 written.written_at.append(time.monotonic())
+            try:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(step), step))
+            except OSError:
+                with loop._changing():
+                    written.events.pop()
+                    written.written_at.pop()
+                watch.gone()
+                return "stop"
         return "done"
 
     def _drop(self) -> None:
         """Close the socket mid-body, as a broken connection does."""
         self.close_connection = True
-        try:
+        with suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _error(self, record: RequestRecord, status: int, kind: str, message: str) -> None:
         record.error = message
@@ -252,7 +265,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, record: RequestRecord, status: int, body: bytes,
               headers: Mapping[str, str] | None = None, reason: str | None = None) -> None:
-        record.status = status
+        with self.server.loopback._changing():
+            record.status = status
         headers = {"content-type": "application/json", **(headers or {})}
         headers.setdefault("request-id", new_id("req_011C"))
         self.send_response(status, reason)
@@ -269,9 +283,8 @@ _ROUTES: dict[str, Callable[[_Handler, RequestRecord], None]] = {
 }
 
 
-def _safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k.lower(): "[redacted]" if k.lower() in _SECRET_HEADERS else v
-            for k, v in headers.items()}
+def _safe_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {k.lower(): "[redacted]" if k.lower() in _SECRET_HEADERS else v for k, v in headers}
 
 
 class LoopbackServer:
@@ -332,7 +345,7 @@ class LoopbackServer:
         with self._changed:
             self._queue.extend(responses)
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+    def wait_for(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:
         """Block until `predicate()` is truthy (re-checked on every recorded change)."""
         with self._changed:
             result = self._changed.wait_for(predicate, timeout)

@@ -11,6 +11,7 @@ import copy
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +93,8 @@ def _close_block(block: Json) -> None:
     """Parse the streamed tool input; input cut off by max_tokens stays `{}`."""
     partial = block.pop("_partial_json", None)
     if partial is not None:
-        try:
+        with suppress(ValueError):
             block["input"] = json.loads(partial or "{}")
-        except ValueError:
-            pass
 
 
 def _on_message_start(message: Json, data: Json) -> None:

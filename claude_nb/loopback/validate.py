@@ -10,6 +10,7 @@ consecutive same-role messages are an error, not merged.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from itertools import pairwise
 from typing import Any
 
 from .sse import Json
@@ -78,7 +79,7 @@ def _alternation(body: Json) -> str | None:
     roles = [m["role"] for m in body["messages"]]
     if roles[0] != "user":
         return 'messages: first message must use the "user" role'
-    for before, after in zip(roles, roles[1:]):
+    for before, after in pairwise(roles):
         if before == after:
             return ('messages: roles must alternate between "user" and "assistant", '
                     f'but found multiple "{after}" roles in a row')
@@ -112,7 +113,8 @@ def _text_blocks(body: Json) -> str | None:
         if not isinstance(text, str) or not text:
             return f"messages.{i}.content.{k}.text: text content blocks must be non-empty"
         if not text.strip():
-            return f"messages.{i}.content.{k}.text: text content blocks must contain non-whitespace text"
+            return (f"messages.{i}.content.{k}.text: text content blocks must contain "
+                    "non-whitespace text")
     return None
 
 
@@ -138,7 +140,8 @@ def _tool_pairs(body: Json) -> str | None:
     messages = body["messages"]
     for i, message in enumerate(messages):
         if message["role"] == "assistant":
-            answered = _ids(messages[i + 1], "tool_result", "tool_use_id") if i + 1 < len(messages) else []
+            following = messages[i + 1] if i + 1 < len(messages) else {"content": []}
+            answered = _ids(following, "tool_result", "tool_use_id")
             missing = [u for u in _ids(message, "tool_use", "id") if u not in answered]
             if missing:
                 return (f"messages.{i + 1}: `tool_use` ids were found without `tool_result` "

@@ -60,8 +60,14 @@ SETTINGS = {
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/apputils-extension/themes": {"theme": "JupyterLab Light", "adaptive-theme": False},
 }
-# Console noise from the host application, not from claude_nb.
-BENIGN_CONSOLE = ("favicon", "Failed to load resource: the server responded with a status of 404")
+# Console noise from the host applications, not from claude_nb (the Notebook 7.6 ones also
+# appear on a plain notebook without any widget).
+BENIGN_CONSOLE = (
+    "favicon",
+    "Failed to load resource: the server responded with a status of 404",
+    "Cannot read properties of undefined (reading 'schema')",  # Notebook 7.6 settings load
+    "Command 'filebrowser:open-path' not registered",  # Notebook 7.6, sometimes
+)
 
 
 def _free_port() -> int:
@@ -198,11 +204,16 @@ class NotebookUI:
         self.ui = ui
         self.console_errors: list[str] = []
         page.on("console", self._on_console)
-        page.on("pageerror", lambda exc: self.console_errors.append(f"pageerror: {exc}"))
+        page.on("pageerror", self._on_pageerror)
 
     def _on_console(self, msg: Any) -> None:
         if msg.type == "error" and not any(b in msg.text for b in BENIGN_CONSOLE):
             self.console_errors.append(msg.text)
+
+    def _on_pageerror(self, exc: Any) -> None:
+        text = f"pageerror: {exc}\n{exc.stack or ''}"
+        if not any(b in text for b in BENIGN_CONSOLE):
+            self.console_errors.append(text[:800])
 
     def open(self, path: str, timeout: float = 60) -> None:
         """Open a notebook and wait until its kernel is idle."""

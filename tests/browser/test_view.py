@@ -342,12 +342,12 @@ def test_screenshots_light_and_dark(jupyter_server, lab):
         "v.push({'op': 'state', 'running': True, 'stop': 'button', 'demo': True})"
     )
     path = jupyter_server.notebook("showcase.ipynb", [SHOWCASE_CELL, chat_cell])
+    lab.page.set_viewport_size({"width": 1100, "height": 2200})  # whole outputs in view
     lab.open(path)
     lab.run_all()
     lab.wait_done()
     lab.view(0).locator('[data-cnb-block="foot"]').wait_for()
     lab.view(1).get_by_text("Echo 1:").wait_for()
-    lab.view(1).get_by_role("textbox", name="Message").fill("Thanks! And on Wednesday?")
     shots = []
     try:
         for theme, name in [("JupyterLab Light", "light"), ("JupyterLab Dark", "dark")]:

@@ -1,0 +1,665 @@
+"""claude_nb.cards: every block kind renders, every model-derived field is escaped, and the
+XSS corpus (tests/xss_payloads.txt) stays inert in HTML, Markdown and live skeletons.
+
+Blocks are built directly from the transcript dataclasses. Tests that need the Markdown
+renderer (`claude_nb.markdown.render`) skip until it exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import inspect
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from markdown_it import MarkdownIt
+
+from claude_nb import cards, transcript
+from claude_nb.cards import (
+    Citations, ToolView, Totals, block_html, error_html, footer_html, static_style,
+    tool_result_html, tool_result_text, tool_status_html, turn_html, turn_markdown, turn_plain,
+)
+from claude_nb.transcript import (
+    Block, RedactedThinkingBlock, ServerToolResultBlock, ServerToolUseBlock, TextBlock,
+    ThinkingBlock, ToolUseBlock, Turn, UnknownBlock, Usage,
+)
+
+
+def _load_sanitize_tests() -> Any:
+    """The corpus loader and auditor live in test_sanitize.py (works in any import mode)."""
+    spec = importlib.util.spec_from_file_location(
+        "_cnb_sanitize_tests", Path(__file__).with_name("test_sanitize.py"))
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+_SANITIZE_TESTS = _load_sanitize_tests()
+audit = _SANITIZE_TESTS.audit
+PAYLOADS: list[str] = _SANITIZE_TESTS.PAYLOADS
+
+PNG_B64 = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
+
+
+@pytest.fixture
+def markdown() -> Any:
+    return pytest.importorskip("claude_nb.markdown")
+
+
+# ---------------------------------------------------------------- builders
+
+
+def text(t: str, index: int = 0, citations: list[dict[str, Any]] | None = None) -> TextBlock:
+    return TextBlock(index=index, type="text", done=True, started_at=1.0, finished_at=2.0,
+                     text=t, citations=citations or [])
+
+
+def thinking(t: str = "Let me think.", *, signature: str = "sig", done: bool = True,
+             seconds: float = 4.2) -> ThinkingBlock:
+    return ThinkingBlock(index=0, type="thinking", done=done, started_at=10.0,
+                         finished_at=10.0 + seconds if done else None, thinking=t,
+                         signature=signature)
+
+
+def tool(name: str = "run_python", input: dict[str, Any] | None = None, *,
+         input_json: str | None = None, done: bool = True, id: str = "toolu_1") -> ToolUseBlock:
+    raw = input_json if input_json is not None else __import__("json").dumps(input or {})
+    return ToolUseBlock(index=1, type="tool_use", done=done, id=id, name=name,
+                        input_json=raw, input=input if input_json is None else None)
+
+
+def server_tool(query: str = "weather nyc", id: str = "srvtoolu_1", done: bool = True
+                ) -> ServerToolUseBlock:
+    return ServerToolUseBlock(index=1, type="server_tool_use", done=done, id=id,
+                              name="web_search", input={"query": query} if done else None,
+                              input_json=f'{{"query": "{query}"}}')
+
+
+def web_results(items: Any, id: str = "srvtoolu_1") -> ServerToolResultBlock:
+    return ServerToolResultBlock(index=2, type="web_search_tool_result", done=True,
+                                 tool_use_id=id, content=items)
+
+
+def web_citation(url: str, title: str, cited: str) -> dict[str, Any]:
+    return {"type": "web_search_result_location", "url": url, "title": title,
+            "cited_text": cited, "encrypted_index": "Eo8B"}
+
+
+def make_turn(*blocks: Block, stop: str | None = "end_turn", ended: bool = True) -> Turn:
+    t = Turn(requested_at=100.0, message_id="msg_1", model="claude-test-1")
+    t.blocks = list(blocks)
+    t.usage = Usage(input_tokens=1234, output_tokens=200, cache_read_input_tokens=50)
+    t.first_event_at, t.first_token_at, t.finished_at = 100.2, 100.5, 104.5
+    t.stop_reason, t.ended = stop, ended
+    return t
+
+
+# ---------------------------------------------------------------- dispatch
+
+
+def test_every_block_class_has_a_renderer_in_every_table() -> None:
+    classes = [obj for _, obj in inspect.getmembers(transcript, inspect.isclass)
+               if issubclass(obj, Block)]
+    for table in (cards._HTML, cards._MARKDOWN, cards._PLAIN):
+        assert set(classes) <= set(table)
+
+
+def test_unregistered_block_subclass_falls_back_along_mro() -> None:
+    class Future(ToolUseBlock):
+        pass
+
+    out = block_html(Future(index=0, type="tool_use", done=True, name="x", input={}))
+    assert "cnb-tool" in out
+
+
+# ---------------------------------------------------------------- text and citations
+
+
+def test_text_block_renders_markdown(markdown: Any) -> None:
+    out = block_html(text("Hello **world**"))
+    assert out.startswith('<div class="cnb-text"><div class="cnb-md">')
+    assert "<strong>world</strong>" in out and "cnb-sources" not in out
+
+
+def test_live_text_block_is_an_empty_md_target() -> None:
+    b = text("partial", citations=[])
+    b.done = False
+    assert block_html(b, live=True) == '<div class="cnb-text"><div class="cnb-md"></div></div>'
+
+
+def test_citations_numbered_across_the_turn_and_deduplicated(markdown: Any) -> None:
+    a = web_citation("https://a.example/", "Site A", "quote a")
+    b = web_citation("https://b.example/", "Site B", "quote b")
+    a2 = web_citation("https://a.example/", "Site A", "another quote")
+    turn = make_turn(text("One ", 0), text("cited.", 1, [a]), text(" Two.", 2, [b, a2]),
+                     server_tool(), text("Three.", 4, [b]))
+    out = turn_html(turn)
+    assert out.count('class="cnb-cite"') == 4
+    assert re.findall(r"\[(\d)\]</a></sup>", out) == ["1", "2", "1", "2"]
+    first_sources, second_sources = out.split('class="cnb-sources"')[1:3] if out.count(
+        'class="cnb-sources"') == 2 else (out.split('class="cnb-sources"')[1], "")
+    assert "Site A" in first_sources and "Site B" in first_sources
+    assert "quote a" in first_sources and "another quote" in first_sources
+    assert second_sources == ""  # Site B was already listed; the number is reused
+    assert "cnb-text" in out and out.index("One") < out.index("cited.")
+
+
+def test_consecutive_text_blocks_render_as_one_document(markdown: Any) -> None:
+    out = turn_html(make_turn(text("The weather is ", 0),
+                              text("sunny", 1, [web_citation("https://w.example/", "W", "s")]),
+                              text(" today.", 2)), footer=False)
+    assert out.count("<p>") == 1
+    assert re.search(r"The weather is sunny<sup class=\"cnb-cite\">.*</sup> today\.", out)
+
+
+def test_standalone_text_block_lists_its_own_sources(markdown: Any) -> None:
+    out = block_html(text("x", citations=[web_citation("https://a.example/", "A", "q")]))
+    assert "cnb-sources" in out and ">[1]<" in out
+
+
+def test_shared_citations_continue_numbering_without_sources_list(markdown: Any) -> None:
+    cites = Citations()
+    block_html(text("a", citations=[web_citation("https://a.example/", "A", "q")]), cites=cites)
+    out = block_html(text("b", citations=[web_citation("https://b.example/", "B", "q")]),
+                     cites=cites)
+    assert ">[2]<" in out and "cnb-sources" not in out
+    assert [s.title for s in cites.sources] == ["A", "B"]
+
+
+def test_document_citations_have_no_link(markdown: Any) -> None:
+    c = {"type": "char_location", "cited_text": "The grass is green.", "document_index": 0,
+         "document_title": "Example Document", "start_char_index": 0, "end_char_index": 20}
+    out = block_html(text("Green.", citations=[c]))
+    assert '<span title="Example Document">[1]</span>' in out
+    assert "Example Document" in out and "The grass is green." in out
+
+
+def test_unsafe_citation_url_is_not_linked(markdown: Any) -> None:
+    out = block_html(text("x", citations=[web_citation("javascript:alert(1)", "T", "q")]))
+    assert "javascript" not in out and 'href="' not in out
+
+
+def test_model_private_use_marks_cannot_forge_citations(markdown: Any) -> None:
+    out = block_html(text("fake \ue0001\ue001 mark"))
+    assert "cnb-cite" not in out and "\ue000" not in out
+
+
+# ---------------------------------------------------------------- thinking
+
+
+def test_thinking_done_is_collapsed_with_duration(markdown: Any) -> None:
+    out = block_html(thinking("Consider *this*."))
+    assert out.startswith('<details class="cnb-card cnb-thinking"><summary>Thought for 4.2 s')
+    assert " open" not in out and "<em>this</em>" in out
+
+
+def test_thinking_live_is_open_with_spinner() -> None:
+    out = block_html(thinking("", signature="", done=False), live=True)
+    assert "open" in out and "cnb-spinner" in out and "cnb-thinking-live" in out
+    assert '<div class="cnb-md"></div>' in out
+
+
+def test_thinking_omitted_by_the_api(markdown: Any) -> None:
+    out = block_html(thinking("", signature="EqQB"))
+    assert "Thinking omitted by the API" in out and "cnb-thinking-omitted" in out
+
+
+def test_thinking_cut_off_is_marked(markdown: Any) -> None:
+    assert "cut off" in block_html(thinking("half a thought", signature=""))
+
+
+def test_redacted_thinking_card() -> None:
+    out = block_html(RedactedThinkingBlock(index=0, type="redacted_thinking", done=True,
+                                           data="EmwKAhgB<script>"))
+    assert "Redacted thinking" in out and "cnb-redacted" in out and "EmwK" not in out
+
+
+# ---------------------------------------------------------------- tool cards
+
+
+def test_tool_card_pretty_json_and_status() -> None:
+    out = block_html(tool(input={"code": "print(1 < 2)"}))
+    assert out.startswith('<details class="cnb-card cnb-tool">')
+    assert '<span class="cnb-tool-name">run_python</span>' in out
+    assert "&quot;code&quot;: &quot;print(1 &lt; 2)&quot;" in out
+    assert "cnb-status-waiting" in out
+
+
+def test_tool_card_incomplete_input_shows_raw_json() -> None:
+    out = block_html(tool(input_json='{"code": "pri'))
+    assert "incomplete" in out and "cnb-json-partial" in out
+    assert "{&quot;code&quot;: &quot;pri" in out and "cnb-status-incomplete" in out
+
+
+def test_tool_card_live_is_open_with_raw_json_target() -> None:
+    out = block_html(tool(input_json='{"co', done=False), live=True)
+    assert "<details class=\"cnb-card cnb-tool\" open>" in out
+    assert '<pre class="cnb-json">{&quot;co</pre>' in out
+    assert '<div class="cnb-tool-result"></div>' in out
+
+
+@pytest.mark.parametrize("status,label", [
+    ("waiting", "waiting"), ("running", "running"), ("done", "done"), ("error", "error"),
+    ("stopped", "stopped"), ("awaiting_approval", "awaiting approval"),
+])
+def test_tool_status_badges(status: str, label: str) -> None:
+    out = tool_status_html(status, 1.25)
+    assert out == (f'<span class="cnb-tool-status cnb-status-{status}">{label} · '
+                   '<span class="cnb-elapsed">1.2 s</span></span>')
+
+
+def test_tool_status_unknown_is_escaped() -> None:
+    out = tool_status_html('<b onclick="x">')
+    assert "cnb-status-other" in out and "<b" not in out
+
+
+def test_tool_card_with_session_state_and_result() -> None:
+    view = ToolView.from_result("42", elapsed=0.5)
+    out = block_html(tool(input={"x": 1}), tool=view)
+    assert "cnb-status-done" in out and "500 ms" in out
+    assert '<pre class="cnb-output">42</pre>' in out
+    assert "open" not in out
+    assert " open>" in block_html(tool(input={}), tool=ToolView("awaiting_approval"))
+
+
+def test_turn_marks_unrun_tool_calls() -> None:
+    out = turn_html(make_turn(tool(input={}), stop="tool_use"))
+    assert "cnb-status-not_run" in out
+
+
+def test_server_tool_card_shows_query() -> None:
+    out = block_html(server_tool('sf "weather" <now>'))
+    assert "cnb-server-tool" in out and "server tool" in out
+    assert "“sf &quot;weather&quot; &lt;now&gt;”" in out
+
+
+def test_server_tool_status_from_its_result_in_the_turn() -> None:
+    ok = turn_html(make_turn(server_tool(), web_results([])))
+    assert "cnb-status-done" in ok
+    err = turn_html(make_turn(server_tool(), web_results(
+        {"type": "web_search_tool_result_error", "error_code": "max_uses_exceeded"})))
+    assert "cnb-status-error" in err
+    stopped = make_turn(server_tool(), stop=None, ended=False)
+    assert "cnb-status-stopped" in turn_html(stopped, stopped=True)
+
+
+# ---------------------------------------------------------------- server results
+
+
+def test_web_search_results_list() -> None:
+    out = block_html(web_results([
+        {"type": "web_search_result", "title": "Weather <b>NYC</b>",
+         "url": "https://weather.example.com/nyc", "encrypted_content": "SECRETBLOB",
+         "page_age": "2 hours ago"},
+        {"type": "web_search_result", "title": "Bad", "url": "javascript:alert(1)",
+         "page_age": None},
+    ]))
+    assert "cnb-web-results" in out and "2 results" in out and "<details" in out
+    assert ('<a href="https://weather.example.com/nyc" target="_blank" '
+            'rel="noopener noreferrer nofollow">Weather &lt;b&gt;NYC&lt;/b&gt;</a>') in out
+    assert '<span class="cnb-page-age">2 hours ago</span>' in out
+    assert "SECRETBLOB" not in out
+    assert 'href="javascript' not in out and "javascript:alert(1)" in out  # shown as text
+
+
+def test_web_search_error_result() -> None:
+    out = block_html(web_results({"type": "web_search_tool_result_error",
+                                  "error_code": "max_uses_exceeded"}))
+    assert "cnb-server-error" in out and "<code>max_uses_exceeded</code>" in out
+    assert "limit" in out
+
+
+def test_other_server_result_is_neutral_collapsed_json() -> None:
+    b = ServerToolResultBlock(index=0, type="code_execution_tool_result", done=True,
+                              tool_use_id="x", content={"stdout": "<b>hi</b>"})
+    out = block_html(b)
+    assert out.startswith('<details class="cnb-card cnb-server-result">')
+    assert "&lt;b&gt;hi&lt;/b&gt;" in out and " open" not in out
+
+
+def test_unknown_block_card() -> None:
+    b = UnknownBlock(index=0, type="hologram", done=True, raw={"type": "hologram", "x": "<i>"},
+                     deltas=[{"type": "hologram_delta"}])
+    out = block_html(b)
+    assert "Unknown block type <code>hologram</code>" in out and "cnb-unknown" in out
+    assert "&lt;i&gt;" in out and "hologram_delta" in out and " open" not in out
+
+
+# ---------------------------------------------------------------- tool results
+
+
+def test_tool_result_text_and_json() -> None:
+    assert tool_result_html("a < b") == ('<div class="cnb-result"><div class="cnb-result-label">'
+                                         'Result</div><pre class="cnb-output">a &lt; b</pre></div>')
+    out = tool_result_html({"rows": [1, "<x>"]})
+    assert '<pre class="cnb-json">' in out and "&lt;x&gt;" in out
+    assert "cnb-result-error" in tool_result_html("boom", True)
+    assert "<pre" in tool_result_html(object())  # not JSON-able: repr text
+
+
+def test_tool_result_html_bundle_is_cleaned() -> None:
+    out = tool_result_html({"text/html": '<table class="dataframe"><tr><td onclick="x">1</td>'
+                                         "</tr></table><script>alert(1)</script>",
+                            "text/plain": "df"})
+    assert '<table class="dataframe">' in out and "onclick" not in out and "script" not in out
+
+
+def test_tool_result_image_bundle() -> None:
+    out = tool_result_html({"image/png": PNG_B64, "text/plain": "<Figure>"})
+    assert (f'<img class="cnb-output-image" src="data:image/png;base64,{PNG_B64}" '
+            'alt="&lt;Figure&gt;">') in out
+    assert audit(out, allow_data_img=True) == []
+
+
+def test_tool_result_bad_image_falls_back_to_text() -> None:
+    out = tool_result_html({"image/png": "PHNjcmlwdD4=", "text/plain": "fig"})
+    assert "<img" not in out and '<pre class="cnb-output">fig</pre>' in out
+    svg = base64.b64encode(b"<svg onload=alert(1)>").decode()
+    assert "<img" not in tool_result_html({"image/svg+xml": svg, "text/plain": "s"})
+
+
+def test_tool_result_markdown_bundle(markdown: Any) -> None:
+    out = tool_result_html({"text/markdown": "**bold**"})
+    assert "<strong>bold</strong>" in out
+
+
+def test_tool_result_text_forms() -> None:
+    assert tool_result_text("x") == "x"
+    assert tool_result_text({"text/plain": "p", "image/png": PNG_B64}) == "p"
+    assert tool_result_text({"image/png": PNG_B64}) == "[image/png]"
+    assert tool_result_text({"a": 1}) == '{\n  "a": 1\n}'
+
+
+# ---------------------------------------------------------------- footer
+
+
+def test_footer_contents() -> None:
+    t = make_turn(text("x"))
+    t.usage.cache_creation_input_tokens = 7
+    t.usage.server_tool_use = {"web_search_requests": 2}
+    out = footer_html(t, demo=True)
+    assert out.startswith('<div class="cnb-footer"><span class="cnb-badge cnb-demo">demo</span>')
+    for part in ("claude-test-1", "in 1,234 · out 200", "cache read 50 · cache write 7",
+                 "2 web searches", "TTFT 500 ms", "total 4.5 s", "50 tok/s",
+                 '<span class="cnb-stop cnb-stop-end_turn">complete</span>'):
+        assert part in out, part
+
+
+@pytest.mark.parametrize("stop,kwargs,expected", [
+    ("end_turn", {}, "complete"), ("max_tokens", {}, "cut at max_tokens"),
+    ("refusal", {}, "refused"), ("pause_turn", {}, "paused (pause_turn)"),
+    ("tool_use", {}, "tool call"), ("end_turn", {"stopped": True}, "stopped by user"),
+    ("end_turn", {"failed": True}, "ended by error"),
+])
+def test_footer_stop_words(stop: str, kwargs: dict[str, bool], expected: str) -> None:
+    assert f">{expected}</span>" in footer_html(make_turn(stop=stop), **kwargs)
+
+
+def test_footer_truncated_and_stop_sequence_and_unknown() -> None:
+    t = make_turn(stop=None, ended=False)
+    assert "truncated (no message_stop)" in footer_html(t)
+    t = make_turn(stop="stop_sequence")
+    t.stop_sequence = "<END>"
+    assert "stop sequence “&lt;END&gt;”" in footer_html(t)
+    assert "cnb-stop-other" in footer_html(make_turn(stop="future_reason"))
+
+
+def test_footer_totals_over_a_tool_loop() -> None:
+    a, b = make_turn(stop="tool_use"), make_turn()
+    b.requested_at, b.first_token_at, b.finished_at = 105.0, 105.5, 108.5
+    totals = Totals.of([a, b])
+    assert totals.usage.input_tokens == 2468 and totals.turns == 2
+    assert totals.duration == pytest.approx(8.5) and totals.ttft == pytest.approx(0.5)
+    assert totals.tokens_per_second == pytest.approx(400 / 7)
+    out = footer_html([a, b])
+    assert "2 turns" in out and "complete" in out
+    assert footer_html(totals) == out
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_error_card_escapes_and_redacts() -> None:
+    out = error_html("Bad <request>", "line1\n<script>x</script> key sk-ant-api03-abcdefghij",
+                     request_id="req_<1>", hint="Check <this>")
+    assert out.startswith('<div class="cnb-error" role="alert">')
+    assert "Bad &lt;request&gt;" in out and "line1<br>&lt;script&gt;" in out
+    assert "sk-ant-api03" not in out and "sk-ant-…" in out
+    assert "<code>req_&lt;1&gt;</code>" in out and "Check &lt;this&gt;" in out
+
+
+def test_error_card_is_one_screen() -> None:
+    out = error_html("E", "x" * 10_000)
+    assert len(out) < 2500 and "8,000 more characters" in out
+
+
+def test_turn_error_from_exception_mapping_and_string() -> None:
+    class APIStatusError(Exception):
+        request_id = "req_9"
+
+    out = turn_html(make_turn(), error=APIStatusError("Overloaded <now>"))
+    assert "APIStatusError" in out and "Overloaded &lt;now&gt;" in out and "req_9" in out
+    assert "ended by error" in out
+    out = turn_html(make_turn(), error={"title": "T", "message": "<m>", "hint": "h"})
+    assert "&lt;m&gt;" in out and "cnb-error-hint" in out
+    assert "&lt;b&gt;" in turn_html(make_turn(), error="<b>")
+
+
+# ---------------------------------------------------------------- whole turn
+
+
+def _full_turn() -> Turn:
+    return make_turn(
+        thinking("I should search."),
+        server_tool(), web_results([{"type": "web_search_result", "title": "W",
+                                     "url": "https://w.example/", "page_age": None}]),
+        text("It is ", 3), text("sunny.", 4, [web_citation("https://w.example/", "W", "Sun")]),
+        tool(input={"code": "x = `1`\n```\ny"}),
+        RedactedThinkingBlock(index=6, type="redacted_thinking", done=True, data="d"),
+        UnknownBlock(index=7, type="hologram", done=True, raw={"type": "hologram"}),
+    )
+
+
+def test_turn_html_contains_every_block_in_order(markdown: Any) -> None:
+    out = turn_html(_full_turn(), demo=True)
+    order = ["cnb-thinking", "cnb-server-tool", "cnb-web-results", "cnb-text",
+             "cnb-sources", 'class="cnb-card cnb-tool"', "cnb-redacted", "cnb-unknown",
+             "cnb-footer"]
+    positions = [out.index(cls) for cls in order]
+    assert positions == sorted(positions)
+    assert out.startswith('<div class="cnb-turn">') and "cnb-demo" in out
+    assert audit(out) == []
+
+
+def test_turn_html_skips_empty_text_runs() -> None:
+    out = turn_html(make_turn(text("", 0), server_tool(), text("  ", 2)), footer=False)
+    assert "cnb-text" not in out
+
+
+def test_standalone_turn_has_scoped_style() -> None:
+    out = turn_html(make_turn(), standalone=True)
+    assert out.startswith('<div class="cnb-turn cnb-static"><style>')
+    assert static_style() in out
+
+
+def test_static_css_is_scoped_and_uses_theme_variables() -> None:
+    css = cards._static_css()
+    selectors = re.findall(r"(?:^|})\s*([^{}]+)\{", re.sub(r"/\*.*?\*/", "", css, flags=re.S))
+    assert selectors
+    for group in selectors:
+        for sel in group.split(","):
+            assert sel.strip().startswith((".cnb-turn.cnb-static", ".cnb-static ")), sel
+    assert "var(--jp-layout-color1," in css and "var(--jp-content-font-color1," in css
+
+
+def test_turn_markdown_shape() -> None:
+    md = turn_markdown(_full_turn())
+    assert md.startswith("> **Thought for 4.2 s**\n>\n> I should search.")
+    assert "It is sunny.\\[1\\]" in md
+    assert "**Sources**\n\n1. [W](https://w.example/)\n   > Sun" in md
+    assert "````json\n{\n  \"code\": \"x = `1`\\n```\\ny\"\n}\n````" in md
+    assert "**Tool call: run\\_python**" in md
+    assert "*Unknown block type: hologram*" in md
+    assert md.rstrip().endswith("complete*")
+
+
+def test_turn_markdown_keeps_code_verbatim_and_defangs_prose() -> None:
+    src = ("Use `List<T>` & `a && b`.\n\n```cpp\nif (a < b && c) {}\n```\n\n"
+           "Prose <b>x</b> & ![img](https://attacker.example/?q=1) "
+           "[x](javascript:alert(1))\n\n    indented < code\n")
+    md = turn_markdown(make_turn(text(src)), footer=False)
+    assert "`List<T>` &amp; `a && b`" in md
+    assert "```cpp\nif (a < b && c) {}\n```" in md
+    assert "Prose &lt;b>x&lt;/b> &amp; !\u200b[img]" in md
+    assert "[x](javascript\u200b:alert(1))" in md
+    assert "    indented < code" in md
+
+
+def test_turn_markdown_closes_an_unclosed_fence() -> None:
+    md = turn_markdown(make_turn(text("```py\nx = 1", 0), tool(input={})), footer=False)
+    assert "```py\nx = 1\n```" in md and md.index("```py") < md.index("Tool call")
+
+
+def test_turn_markdown_error_and_stop() -> None:
+    md = turn_markdown(make_turn(stop=None, ended=False), stopped=True,
+                       error=RuntimeError("boom <x>"))
+    assert "**RuntimeError:** boom &lt;x>" in md and "stopped by user" in md
+
+
+def test_turn_plain() -> None:
+    plain = turn_plain(_full_turn(), tools={"toolu_1": ToolView.from_result("out")})
+    assert plain.startswith("[thought for 4.2 s]")
+    assert "It is sunny.[1]\n\nSources:\n[1] W <https://w.example/>" in plain
+    assert '[tool_use: run_python {"code": "x = `1`\\n```\\ny"}] (done)\nout' in plain
+    assert "[redacted thinking]" in plain and "[unknown block type hologram]" in plain
+    assert plain.endswith("complete")
+
+
+def test_turn_from_stream_events(markdown: Any) -> None:
+    """A web-search stream (shape of the reference transcript) through Turn.apply."""
+    events: list[dict[str, Any]] = [
+        {"type": "message_start", "message": {"id": "msg_1", "model": "claude-x",
+                                              "content": [], "usage": {"input_tokens": 9}}},
+        {"type": "content_block_start", "index": 0, "content_block": {
+            "type": "server_tool_use", "id": "srv_1", "name": "web_search", "input": {}}},
+        {"type": "content_block_delta", "index": 0, "delta": {
+            "type": "input_json_delta", "partial_json": '{"query": "nyc"}'}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "content_block_start", "index": 1, "content_block": {
+            "type": "web_search_tool_result", "tool_use_id": "srv_1", "content": [
+                {"type": "web_search_result", "title": "NYC", "url": "https://n.example/",
+                 "encrypted_content": "E", "page_age": "1 day"}]}},
+        {"type": "content_block_stop", "index": 1},
+        {"type": "content_block_start", "index": 2, "content_block": {
+            "citations": [], "type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 2, "delta": {
+            "type": "citations_delta", "citation": web_citation("https://n.example/", "NYC",
+                                                                "Sunny")}},
+        {"type": "content_block_delta", "index": 2, "delta": {"type": "text_delta",
+                                                              "text": "Sunny."}},
+        {"type": "content_block_stop", "index": 2},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+         "usage": {"output_tokens": 20, "server_tool_use": {"web_search_requests": 1}}},
+        {"type": "message_stop"},
+    ]
+    t = Turn(requested_at=0.0)
+    for i, event in enumerate(events):
+        t.apply(event, now=0.1 * (i + 1))
+    out = turn_html(t, standalone=True)
+    assert "“nyc”" in out and "cnb-status-done" in out and "1 web search" in out
+    assert 'href="https://n.example/"' in out and ">[1]</a></sup>" in out
+    assert audit(out) == []
+
+
+# ---------------------------------------------------------------- the XSS corpus
+
+_PERMISSIVE = MarkdownIt("commonmark", {"html": True}).enable("table")
+_PERMISSIVE.validateLink = lambda url: True  # a renderer that trusts every link
+
+
+def _hostile_blocks(p: str) -> list[Block]:
+    """Every non-text, non-thinking block with the payload in each model-derived field."""
+    return [
+        tool(p, {"code": p, p: [p]}, id="t1"),
+        tool(p, input_json=p, id="t2"),
+        ServerToolUseBlock(index=3, type="server_tool_use", done=True, id="s1",
+                           name="web_search", input={"query": p}, input_json="{}"),
+        ServerToolUseBlock(index=4, type="server_tool_use", done=True, id=p, name=p,
+                           input={p: p}, input_json="{}"),
+        web_results([{"type": "web_search_result", "title": p, "url": p, "page_age": p},
+                     {"type": p, "title": p, "url": "https://ok.example/", "page_age": p}],
+                    id="s1"),
+        web_results({"type": "web_search_tool_result_error", "error_code": p}, id=p),
+        ServerToolResultBlock(index=7, type=p + "_tool_result", done=True, tool_use_id=p,
+                              content={p: p}),
+        UnknownBlock(index=8, type=p, done=True, raw={"type": p, p: p}, deltas=[{p: p}]),
+        RedactedThinkingBlock(index=9, type="redacted_thinking", done=True, data=p),
+    ]
+
+
+def _hostile_tools(p: str) -> dict[str, ToolView]:
+    return {"t1": ToolView.from_result({"text/html": p, "text/plain": p, "image/png": p},
+                                       elapsed=1.0),
+            "t2": ToolView.from_result(p, is_error=True, status=p)}
+
+
+def _hostile_turn(p: str, blocks: list[Block]) -> Turn:
+    t = make_turn(*blocks, stop=p)
+    t.model, t.stop_sequence = p, p
+    return t
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_xss_payload_in_cards(payload: str) -> None:
+    p = payload
+    blocks = _hostile_blocks(p)
+    out = turn_html(_hostile_turn(p, blocks), demo=True, standalone=True,
+                    error={"title": p, "message": p, "request_id": p, "hint": p},
+                    tools=_hostile_tools(p))
+    assert audit(out, allow_data_img=True) == []
+    assert "<img" not in out or "data:image/png" in out
+    for block in blocks:
+        assert audit(block_html(block)) == []
+        assert audit(block_html(block, live=True)) == []
+    for content in (p, {p: p}, {"text/html": p}, {"text/plain": p, "image/jpeg": p},
+                    {"application/json": {p: p}, "text/plain": p}):
+        assert audit(tool_result_html(content, True)) == []
+    assert audit(error_html(p, p, p, p)) == []
+    assert audit(tool_status_html(p, 1.0)) == []
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_xss_payload_in_text_thinking_and_citations(payload: str, markdown: Any) -> None:
+    p = payload
+    cite = web_citation(p, p, p)
+    doc = {"type": "char_location", "cited_text": p, "document_title": p, "document_index": 0}
+    turn = _hostile_turn(p, [thinking(p), thinking(p, signature=""), text(p, 1, [cite, doc]),
+                             text(p, 2), text(p, 3, [web_citation("https://ok.example/", p, p)])])
+    out = turn_html(turn, standalone=True)
+    assert audit(out) == []
+    assert "<img" not in out  # no image of any kind from model text (no exfiltration)
+    for block in turn.blocks:
+        assert audit(block_html(block)) == []
+    assert audit(tool_result_html({"text/markdown": p})) == []
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_xss_payload_in_markdown_output(payload: str) -> None:
+    """text/markdown is rendered unsanitised by some front ends: render it permissively."""
+    p = payload
+    blocks: list[Block] = [thinking(p), text(p, 1, [web_citation(p, p, p)]), text(p, 2),
+                           *_hostile_blocks(p)]
+    md = turn_markdown(_hostile_turn(p, blocks), demo=True, tools=_hostile_tools(p),
+                       error={"title": p, "message": p, "request_id": p})
+    rendered = _PERMISSIVE.render(md)
+    assert audit(rendered) == []
+    assert "<img" not in rendered
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_xss_payload_in_plain_output_is_verbatim_text(payload: str) -> None:
+    plain = turn_plain(_hostile_turn(payload, [text(payload)]), footer=False)
+    assert payload in plain  # text/plain is never interpreted: no need to alter it
