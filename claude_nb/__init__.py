@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from .backend import set_api_key
+from .errors import ClaudeNBError
+from .session import Conversation, Reply
+from .tools import Tool, tool
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["Conversation", "Reply", "Tool", "tool", "ClaudeNBError", "set_api_key",
+           "__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 
-def load_ipython_extension(ipython):  # type: ignore[no-untyped-def]
+def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext claude_nb`: register `%%claude` / `%claude`."""
     from .magic import load
 
     load(ipython)
 
 
-def unload_ipython_extension(ipython):  # type: ignore[no-untyped-def]
+def unload_ipython_extension(ipython: Any) -> None:
     from .magic import unload
 
     unload(ipython)

@@ -1,8 +1,8 @@
 """The configured markdown-it parser and renderer shared by `render` and the streamer.
 
 Everything that decides what HTML a token becomes lives here, so the one-shot render and
-the streaming render cannot drift apart: both call `parse`, `render_tokens` and
-`render_footnotes` from this module with the same `MarkdownIt` instance.
+the streaming render cannot drift apart: both parse with `MD` and turn tokens into HTML
+with `render_tokens` and `render_footnotes`.
 
 Env layout (the dict markdown-it threads through a parse):
     "references"        link reference definitions (markdown-it's own)
@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml, unescapeAll
@@ -35,6 +36,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from ._md_tail import TAIL, stabilize_tail
+from .sanitize import defuse_tex_links
 
 FOOTNOTE_DEFS = "cnb_footnote_defs"
 
@@ -52,11 +54,12 @@ _CSS_LANG = re.compile(r"[A-Za-z0-9_+#.-]{1,40}")
 def validate_link(url: str) -> bool:
     """markdown-it's `validateLink`, hardened against scheme obfuscation.
 
-    The url arrives entity-decoded and percent-encoded. The check runs on the url with
-    every control character and space removed and lowercased, so `JaVa\\tScRiPt:` and
-    friends are refused; only base64/inline raster images survive among `data:` urls.
+    The url arrives entity-decoded and percent-encoded. The check runs on the url
+    percent-decoded, with every control character and space removed, lowercased, so
+    `JaVa\\tScRiPt:` and friends are refused; among `data:` urls only inline raster
+    images pass (and `_render_link_open` keeps those out of links).
     """
-    probe = _URL_IGNORED.sub("", url).lower()
+    probe = _URL_IGNORED.sub("", unquote(url)).lower()
     return bool(_INLINE_IMAGE.match(probe)) or not _BAD_SCHEME.match(probe)
 
 
@@ -127,7 +130,11 @@ def _render_code_block(self: Any, tokens: Sequence[Token], idx: int, options: Op
 
 
 def _render_link_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    """Links open in a new tab, without referrer or opener; `validate_link` lets inline
+    images through for `![]()`, but a link never points at a `data:` url."""
     token = tokens[idx]
+    if _INLINE_IMAGE.match(str(token.attrGet("href") or "").lower()):
+        token.attrSet("href", "")
     token.attrSet("rel", LINK_REL)
     token.attrSet("target", "_blank")
     return str(self.renderToken(tokens, idx, options, env))
@@ -311,4 +318,7 @@ def new_env() -> dict[str, Any]:
 
 
 def render_tokens(tokens: Sequence[Token], env: EnvType) -> str:
-    return str(MD.renderer.render(tokens, MD.options, env))
+    """HTML for `tokens`. TeX `\\href{javascript:…}` / `\\url{…}` targets anywhere in the
+    text become `#`, in case a math renderer that trusts links typesets the page later
+    (the match never crosses a tag, so block-wise output stays byte-identical)."""
+    return defuse_tex_links(MD.renderer.render(tokens, MD.options, env))

@@ -116,13 +116,19 @@ _SECRET = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,}")
 # ---------------------------------------------------------------- small helpers
 
 
+def _esc(text: str) -> str:
+    """Text into HTML: escaped, TeX `\\href` / `\\url` targets defused first (a page's
+    math renderer may typeset any text it finds, e.g. JupyterLab's MathJax in outputs)."""
+    return escape(defuse_tex_links(text, markup=False))
+
+
 def _attrs(attrs: Mapping[str, object]) -> str:
     """` name="value"` pairs, escaped; True → bare attribute, None / False → left out."""
     out = []
     for name, value in attrs.items():
         if value is None or value is False:
             continue
-        out.append(f" {name}" if value is True else f' {name}="{escape(str(value))}"')
+        out.append(f" {name}" if value is True else f' {name}="{_esc(str(value))}"')
     return "".join(out)
 
 
@@ -145,15 +151,15 @@ def _card(kind: str, head: str, body: str = "", *, details: bool = True,
 
 
 def _title(text: str) -> str:
-    return _el("span", escape(text), class_="cnb-card-title")
+    return _el("span", _esc(text), class_="cnb-card-title")
 
 
 def _sub(text: str) -> str:
-    return _el("span", escape(_short(text)), class_="cnb-card-sub") if text else ""
+    return _el("span", _esc(_short(text)), class_="cnb-card-sub") if text else ""
 
 
 def _label(text: str) -> str:
-    return _el("div", escape(text), class_="cnb-label")
+    return _el("div", _esc(text), class_="cnb-label")
 
 
 def _short(text: str, limit: int = _PREVIEW_LIMIT) -> str:
@@ -166,7 +172,7 @@ def _json_text(value: Any) -> str:
 
 
 def _json_pre(value: Any, extra_class: str = "") -> str:
-    return _el("pre", escape(_json_text(value)), class_=f"cnb-json {extra_class}".strip())
+    return _el("pre", _esc(_json_text(value)), class_=f"cnb-json {extra_class}".strip())
 
 
 def _seconds(s: float) -> str:
@@ -314,9 +320,9 @@ def _sources_html(sources: Sequence[Source]) -> str:
         return ""
     items = []
     for s in sources:
-        title = (_link(escape(s.title), s.url, class_="cnb-source-title") if s.url
-                 else _el("span", escape(s.title), class_="cnb-source-title"))
-        quotes = "".join(_el("blockquote", escape(q), class_="cnb-quote") for q in s.quotes)
+        title = (_link(_esc(s.title), s.url, class_="cnb-source-title") if s.url
+                 else _el("span", _esc(s.title), class_="cnb-source-title"))
+        quotes = "".join(_el("blockquote", _esc(q), class_="cnb-quote") for q in s.quotes)
         items.append(_el("li", title + quotes, value=s.number))
     return _el("div", _label("Sources") + _el("ol", "".join(items)), class_="cnb-sources")
 
@@ -361,7 +367,7 @@ def tool_status_html(status: str, elapsed: float | None = None, *,
     """The status badge of a tool card, then its time: fixed (`elapsed`) or, while running,
     a ticking `cnb-timer`."""
     key = status if status in STATUS_LABELS else "other"
-    badge = _el("span", escape(STATUS_LABELS.get(status, status)),
+    badge = _el("span", _esc(STATUS_LABELS.get(status, status)),
                 class_=f"cnb-badge cnb-status-{key}", data_status=key)
     if elapsed is not None:
         return badge + " " + _el("span", _seconds(elapsed), class_="cnb-timer")
@@ -407,7 +413,7 @@ def _bundle_json_part(bundle: Mapping[str, Any]) -> str | None:
 
 def _bundle_plain_part(bundle: Mapping[str, Any]) -> str | None:
     text = bundle.get("text/plain")
-    return _el("pre", escape(str(text)), class_="cnb-output") if text is not None else None
+    return _el("pre", _esc(str(text)), class_="cnb-output") if text is not None else None
 
 
 # Richest first, as Jupyter front ends choose.
@@ -425,7 +431,7 @@ def _is_bundle(content: Any) -> bool:
 
 def _result_body(content: Any) -> str:
     if isinstance(content, str):
-        return _el("pre", escape(content), class_="cnb-output")
+        return _el("pre", _esc(content), class_="cnb-output")
     if _is_bundle(content):
         for part in _BUNDLE_PARTS:
             html = part(content)
@@ -533,13 +539,13 @@ def _redacted_html(block: RedactedThinkingBlock, ctx: _Ctx) -> str:
 
 def _tool_input_html(block: ToolUseBlock, live: bool) -> str:
     if live:
-        return _el("pre", escape(block.input_json), class_="cnb-json cnb-json-live")
+        return _el("pre", _esc(block.input_json), class_="cnb-json cnb-json-live")
     if block.input is not None:
         return _json_pre(block.input)
     if not block.input_json:
         return ""
     return (_el("div", "incomplete: the input never parsed", class_="cnb-incomplete")
-            + _el("pre", escape(block.input_json), class_="cnb-json cnb-json-partial"))
+            + _el("pre", _esc(block.input_json), class_="cnb-json cnb-json-partial"))
 
 
 def _tool_preview(block: ToolUseBlock) -> str:
@@ -575,7 +581,7 @@ def _server_tool_name(block: ServerToolResultBlock) -> str:
 def _server_error_html(block: ServerToolResultBlock) -> str:
     code = str(block.content.get("error_code", "unknown"))
     words = _SERVER_ERROR_WORDS.get(code)
-    head = (_title(f"{_server_tool_name(block)} error") + " " + _el("code", escape(code))
+    head = (_title(f"{_server_tool_name(block)} error") + " " + _el("code", _esc(code))
             + (_sub(words) if words else ""))
     return _card("cnb-server-result cnb-server-error", head, details=False)
 
@@ -584,12 +590,12 @@ def _web_result_item(item: Any) -> str:
     if not isinstance(item, Mapping):
         return _el("li", _json_pre(item))
     url = safe_url(item.get("url"))
-    title = escape(str(item.get("title") or item.get("url") or "untitled"))
+    title = _esc(str(item.get("title") or item.get("url") or "untitled"))
     link = _link(title, url) if url else title
-    shown_url = escape(str(item.get("url") or ""))
+    shown_url = _esc(str(item.get("url") or ""))
     age = item.get("page_age")
     return _el("li", link + " " + _el("span", shown_url, class_="cnb-url")
-               + (" " + _el("span", escape(str(age)), class_="cnb-page-age") if age else ""))
+               + (" " + _el("span", _esc(str(age)), class_="cnb-page-age") if age else ""))
 
 
 def _web_search_results_html(block: ServerToolResultBlock) -> str:
@@ -777,7 +783,7 @@ def footer_html(source: FooterSource, *, demo: bool = False, stopped: bool | str
                 failed: bool = False) -> str:
     """Model, tokens, cache, server tool use, TTFT, duration, tok/s and the stop reason in
     words. `stopped`: True / "user" (Stop) or "interrupt" (kernel interrupt)."""
-    spans = [_el("span", escape(text), class_=cls) for cls, text in
+    spans = [_el("span", _esc(text), class_=cls) for cls, text in
              _footer_items(_totals(source), demo=demo, stopped=stopped, failed=failed)]
     return _el("div", " · ".join(spans), class_="cnb-footer")
 
@@ -810,12 +816,12 @@ def error_html(title: str, message: str, request_id: str | None = None,
     if len(message) > _ERROR_MESSAGE_LIMIT:
         rest = len(message) - _ERROR_MESSAGE_LIMIT
         message = message[:_ERROR_MESSAGE_LIMIT] + f"… ({rest:,} more characters)"
-    parts = [_el("div", escape(_redact(str(title))), class_="cnb-error-title"),
-             _el("div", escape(message).replace("\n", "<br>"), class_="cnb-error-message")]
+    parts = [_el("div", _esc(_redact(str(title))), class_="cnb-error-title"),
+             _el("div", _esc(message).replace("\n", "<br>"), class_="cnb-error-message")]
     if hint:
-        parts.append(_el("div", escape(_redact(str(hint))), class_="cnb-error-hint"))
+        parts.append(_el("div", _esc(_redact(str(hint))), class_="cnb-error-hint"))
     if request_id:
-        parts.append(_el("div", "request id " + _el("code", escape(str(request_id))),
+        parts.append(_el("div", "request id " + _el("code", _esc(str(request_id))),
                          class_="cnb-error-meta"))
     return _el("div", "".join(parts), class_="cnb-error", role="alert")
 
@@ -845,7 +851,7 @@ def retry_html(error: Any, attempt: int, of: int, delay: float) -> str:
     info = _error_info(error)
     text = (f"Retrying in {_seconds(delay)} (attempt {attempt} of {of}): "
             f"{_redact(info.title)}: {_redact(_short(info.message, 300))}")
-    return _el("div", escape(text), class_="cnb-notice", role="status")
+    return _el("div", _esc(text), class_="cnb-notice", role="status")
 
 
 def unknown_event_html(event_type: str, raw: Any) -> str:
@@ -924,7 +930,8 @@ def turn_html(turn: Turn, *, footer: bool = True, demo: bool = False,
 
 def _reply_doc(reply: Any, *, footer: bool = True, demo: bool = False) -> _Doc:
     """A `claude_nb.session.Reply`: all its turns, tool results, stop and error."""
-    tools = {tid: ToolView.from_outcome("error" if o.is_error else "done", o)
+    tools = {tid: ToolView.from_outcome(
+                 getattr(o, "status", None) or ("error" if o.is_error else "done"), o)
              for tid, o in reply.tool_outcomes.items()}
     stopped = (reply.stop_reason_user or True) if reply.status == "stopped" else False
     return _Doc(list(reply.turns), footer, demo, stopped, reply.error, tools)
@@ -956,7 +963,7 @@ def history_html(conversation: Any) -> str:
     """Every prompt and reply of a `Conversation`, as one standalone static output."""
     parts = []
     for reply in conversation.replies:
-        parts.append(_el("div", escape(_prompt_text(reply.prompt)), class_="cnb-user"))
+        parts.append(_el("div", _esc(_prompt_text(reply.prompt)), class_="cnb-user"))
         parts.append(reply_html(reply))
     return wrap_static("".join(parts))
 
@@ -985,8 +992,8 @@ def _md_parser() -> Any:
 
 
 def _md_escape(text: str) -> str:
-    """Model text as literal inline Markdown (one line, no syntax, no HTML)."""
-    text = " ".join(str(text).split())
+    """Model text as literal inline Markdown (one line, no syntax, no HTML, no TeX link)."""
+    text = defuse_tex_links(" ".join(str(text).split()), markup=False)
     return _MD_SPECIAL.sub(r"\\\1", text).replace("&", "&amp;").replace("<", "&lt;")
 
 
@@ -1048,7 +1055,8 @@ def _defang_md(text: str) -> str:
     lines = text.split("\n")
     code, unclosed = _code_lines(_md_parser().parse(text), lines)
     out = "\n".join(line if i in code else _defang_inline(line) for i, line in enumerate(lines))
-    out = defuse_tex_links(_MD_BAD_SCHEME.sub(lambda m: m.group(1) + m.group(2) + _ZWSP, out))
+    out = _MD_BAD_SCHEME.sub(lambda m: m.group(1) + m.group(2) + _ZWSP, out)
+    out = defuse_tex_links(out, markup=False)
     return out + (f"\n{unclosed}\n" if unclosed else "")
 
 

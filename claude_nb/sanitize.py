@@ -7,6 +7,9 @@ Everything the model (or a web page, or a tool) produced reaches HTML through on
   `_repr_html_`) through nh3 (ammonia) with a strict allowlist.
 - `safe_url(url)`: a URL we put into an `href` ourselves (web results, citations); the
   result must still go through `escape` when it is written into the attribute.
+- `data_image_src(mime, data)`: a checked `data:` URL for an image a tool returned.
+- `defuse_tex_links(text)`: TeX `\\href` / `\\url` with a dangerous target made inert
+  (`clean` applies it; `cards` applies it to text before escaping).
 
 What `clean` guarantees (tests/test_sanitize.py checks it against tests/xss_payloads.txt):
 
@@ -78,6 +81,30 @@ _TEXT_ALIGN = frozenset(
 )
 _CELL_VALUES = {"align": set(_ALIGN), "style": set(_TEXT_ALIGN)}
 
+_DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z", re.I)
+_SRC_LESS_IMG = re.compile(r'<img\b(?![^>]*\ssrc=")[^>]*>')
+
+
+def _attribute(tag: str, name: str, value: str) -> str | None:
+    """nh3 attribute filter: `data:` only as an inline raster image's `src`."""
+    if name == "src":
+        return value if tag == "img" and _DATA_IMAGE.match(value) else None
+    if name == "href" and _url_key(value).startswith("data:"):
+        return None
+    return value
+
+
+def _url_key(value: str) -> str:
+    """A URL as a browser compares its scheme: no whitespace or control characters."""
+    return "".join(ch for ch in value if not (ch.isspace() or unicodedata.category(ch)
+                                              in ("Cc", "Cf"))).lower()
+
+
+def _relative(url: str) -> str | None:
+    """Relative URLs would resolve against the Jupyter server: keep only `#fragment`s."""
+    return url if url.startswith("#") else None
+
+
 _CLEANER = nh3.Cleaner(
     tags=set(TAGS),
     clean_content_tags=set(_DROP_WITH_CONTENT),
@@ -99,36 +126,18 @@ _CLEANER = nh3.Cleaner(
                               "input": {"type": "checkbox", "disabled": ""}},
     link_rel="noopener noreferrer nofollow",
     url_schemes={"http", "https", "mailto", "data"},  # data: narrowed by _attribute
-    attribute_filter=lambda tag, name, value: _attribute(tag, name, value),
-    url_relative=lambda url: url if url.startswith("#") else None,
+    attribute_filter=_attribute,
+    url_relative=_relative,
     id_prefix=ID_PREFIX,
     strip_comments=True,
 )
-
-_DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z", re.I)
-_SRC_LESS_IMG = re.compile(r'<img\b(?![^>]*\ssrc=")[^>]*>')
-
-
-def _attribute(tag: str, name: str, value: str) -> str | None:
-    """nh3 attribute filter: `data:` only as an inline raster image's `src`."""
-    if name == "src":
-        return value if tag == "img" and _DATA_IMAGE.match(value) else None
-    if name == "href" and _url_key(value).startswith("data:"):
-        return None
-    return value
-
-
-def _url_key(value: str) -> str:
-    """A URL as a browser compares its scheme: no whitespace or control characters."""
-    return "".join(ch for ch in value if not (ch.isspace() or unicodedata.category(ch)
-                                              in ("Cc", "Cf"))).lower()
-
 
 # nh3 serialises canonically (double-quoted attributes, `<` and `>` escaped inside values),
 # so these post-passes can match tags with simple patterns.
 _FRAGMENT_LINK = re.compile(r'<a\b[^>]*\bhref="#[^"]*"[^>]*>')
 _FRAGMENT_HREF = re.compile(r'\bhref="#(?!' + re.escape(ID_PREFIX) + ')')
-_TEX_LINK = re.compile(r"(\\(?:href|url)\s*\{)([^{}<>]*)(\})")  # never across a tag
+_TEX_LINK = re.compile(r"(\\(?:href|url)\s*\{)([^{}<>]*)(\})")  # in HTML: never across a tag
+_TEX_LINK_TEXT = re.compile(r"(\\(?:href|url)\s*\{)([^{}]*)(\})")
 _TEX_SAFE_TARGET = re.compile(r"(?:https?|mailto):|[^a-z]")  # a scheme we allow, or none
 
 
@@ -147,13 +156,14 @@ def clean(fragment: str) -> str:
     return defuse_tex_links(out)
 
 
-def defuse_tex_links(text: str) -> str:
+def defuse_tex_links(text: str, *, markup: bool = True) -> str:
     """Replace the target of TeX `\\href{...}` / `\\url{...}` by `#` unless it is http(s),
     mailto or relative; the target is read the way a browser would (entities decoded,
-    whitespace and control characters removed). Works on HTML and on Markdown source."""
+    whitespace and control characters removed). `markup=True`: `text` is HTML (a target
+    never spans a tag); False: plain text or Markdown source, before escaping."""
     if "\\href" not in text and "\\url" not in text:
         return text
-    return _TEX_LINK.sub(_defuse_tex_link, text)
+    return (_TEX_LINK if markup else _TEX_LINK_TEXT).sub(_defuse_tex_link, text)
 
 
 def _local_link(match: re.Match[str]) -> str:

@@ -11,6 +11,8 @@ import base64
 import importlib.util
 import inspect
 import re
+import time
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,10 @@ from markdown_it import MarkdownIt
 
 from claude_nb import cards, transcript
 from claude_nb.cards import (
-    Citations, ToolView, Totals, block_html, error_html, footer_html, static_style,
-    tool_result_html, tool_result_text, tool_status_html, turn_html, turn_markdown, turn_plain,
+    Citations, ToolView, Totals, block_html, error_card, error_html, footer_html, history_html,
+    history_plain, kind_of, live_block_html, reply_footer_html, reply_html, reply_markdown,
+    reply_plain, retry_html, static_style, tool_card_html, tool_result_html, tool_result_text,
+    tool_status_html, turn_html, turn_markdown, turn_plain, unknown_event_html, wrap_static,
 )
 from claude_nb.transcript import (
     Block, RedactedThinkingBlock, ServerToolResultBlock, ServerToolUseBlock, TextBlock,
@@ -42,6 +46,12 @@ audit = _SANITIZE_TESTS.audit
 PAYLOADS: list[str] = _SANITIZE_TESTS.PAYLOADS
 
 PNG_B64 = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
+
+
+def audit_static(out: str, **kw: bool) -> list[str]:
+    """Audit a standalone output, minus our own `<style>` (exactly one)."""
+    assert out.count(static_style()) == 1
+    return audit(out.replace(static_style(), ""), **kw)
 
 
 @pytest.fixture
@@ -103,7 +113,7 @@ def make_turn(*blocks: Block, stop: str | None = "end_turn", ended: bool = True)
 def test_every_block_class_has_a_renderer_in_every_table() -> None:
     classes = [obj for _, obj in inspect.getmembers(transcript, inspect.isclass)
                if issubclass(obj, Block)]
-    for table in (cards._HTML, cards._MARKDOWN, cards._PLAIN):
+    for table in (cards._HTML, cards._MARKDOWN, cards._PLAIN, cards._KINDS):
         assert set(classes) <= set(table)
 
 
@@ -192,13 +202,15 @@ def test_model_private_use_marks_cannot_forge_citations(markdown: Any) -> None:
 
 def test_thinking_done_is_collapsed_with_duration(markdown: Any) -> None:
     out = block_html(thinking("Consider *this*."))
-    assert out.startswith('<details class="cnb-card cnb-thinking"><summary>Thought for 4.2 s')
+    assert out.startswith('<details class="cnb-card cnb-thinking"><summary>'
+                          '<span class="cnb-card-title">Thought for 4.2 s</span>')
     assert " open" not in out and "<em>this</em>" in out
 
 
 def test_thinking_live_is_open_with_spinner() -> None:
     out = block_html(thinking("", signature="", done=False), live=True)
-    assert "open" in out and "cnb-spinner" in out and "cnb-thinking-live" in out
+    assert " open>" in out and "cnb-spinner" in out and "cnb-thinking-live" in out
+    assert 'class="cnb-timer" data-running data-t0="' in out
     assert '<div class="cnb-md"></div>' in out
 
 
@@ -223,7 +235,9 @@ def test_redacted_thinking_card() -> None:
 def test_tool_card_pretty_json_and_status() -> None:
     out = block_html(tool(input={"code": "print(1 < 2)"}))
     assert out.startswith('<details class="cnb-card cnb-tool">')
-    assert '<span class="cnb-tool-name">run_python</span>' in out
+    assert '<span class="cnb-card-title">run_python</span>' in out
+    assert ('<span class="cnb-card-sub">{&quot;code&quot;: &quot;print(1 &lt; 2)&quot;}'
+            '</span>') in out
     assert "&quot;code&quot;: &quot;print(1 &lt; 2)&quot;" in out
     assert "cnb-status-waiting" in out
 
@@ -237,7 +251,7 @@ def test_tool_card_incomplete_input_shows_raw_json() -> None:
 def test_tool_card_live_is_open_with_raw_json_target() -> None:
     out = block_html(tool(input_json='{"co', done=False), live=True)
     assert "<details class=\"cnb-card cnb-tool\" open>" in out
-    assert '<pre class="cnb-json">{&quot;co</pre>' in out
+    assert '<pre class="cnb-json cnb-json-live">{&quot;co</pre>' in out
     assert '<div class="cnb-tool-result"></div>' in out
 
 
@@ -247,13 +261,20 @@ def test_tool_card_live_is_open_with_raw_json_target() -> None:
 ])
 def test_tool_status_badges(status: str, label: str) -> None:
     out = tool_status_html(status, 1.25)
-    assert out == (f'<span class="cnb-tool-status cnb-status-{status}">{label} · '
-                   '<span class="cnb-elapsed">1.2 s</span></span>')
+    assert out == (f'<span class="cnb-badge cnb-status-{status}" data-status="{status}">'
+                   f'{label}</span> <span class="cnb-timer">1.2 s</span>')
+
+
+def test_running_status_has_a_ticking_timer() -> None:
+    out = tool_status_html("running", started_at=time.monotonic() - 2.0)
+    t0 = float(re.search(r'data-t0="([\d.]+)"', out).group(1))  # type: ignore[union-attr]
+    assert abs(time.time() - 2.0 - t0) < 0.5 and "data-running" in out
+    assert "cnb-timer" not in tool_status_html("waiting")
 
 
 def test_tool_status_unknown_is_escaped() -> None:
     out = tool_status_html('<b onclick="x">')
-    assert "cnb-status-other" in out and "<b" not in out
+    assert 'data-status="other"' in out and "<b" not in out
 
 
 def test_tool_card_with_session_state_and_result() -> None:
@@ -324,7 +345,8 @@ def test_unknown_block_card() -> None:
     b = UnknownBlock(index=0, type="hologram", done=True, raw={"type": "hologram", "x": "<i>"},
                      deltas=[{"type": "hologram_delta"}])
     out = block_html(b)
-    assert "Unknown block type <code>hologram</code>" in out and "cnb-unknown" in out
+    assert ('<span class="cnb-card-title">Unknown block type</span>'
+            '<span class="cnb-card-sub">hologram</span>') in out and "cnb-unknown" in out
     assert "&lt;i&gt;" in out and "hologram_delta" in out and " open" not in out
 
 
@@ -332,7 +354,7 @@ def test_unknown_block_card() -> None:
 
 
 def test_tool_result_text_and_json() -> None:
-    assert tool_result_html("a < b") == ('<div class="cnb-result"><div class="cnb-result-label">'
+    assert tool_result_html("a < b") == ('<div class="cnb-result"><div class="cnb-label">'
                                          'Result</div><pre class="cnb-output">a &lt; b</pre></div>')
     out = tool_result_html({"rows": [1, "<x>"]})
     assert '<pre class="cnb-json">' in out and "&lt;x&gt;" in out
@@ -571,7 +593,7 @@ def test_turn_from_stream_events(markdown: Any) -> None:
     out = turn_html(t, standalone=True)
     assert "“nyc”" in out and "cnb-status-done" in out and "1 web search" in out
     assert 'href="https://n.example/"' in out and ">[1]</a></sup>" in out
-    assert audit(out) == []
+    assert audit_static(out) == []
 
 
 # ---------------------------------------------------------------- the XSS corpus
@@ -619,7 +641,7 @@ def test_xss_payload_in_cards(payload: str) -> None:
     out = turn_html(_hostile_turn(p, blocks), demo=True, standalone=True,
                     error={"title": p, "message": p, "request_id": p, "hint": p},
                     tools=_hostile_tools(p))
-    assert audit(out, allow_data_img=True) == []
+    assert audit_static(out, allow_data_img=True) == []
     assert "<img" not in out or "data:image/png" in out
     for block in blocks:
         assert audit(block_html(block)) == []
@@ -639,7 +661,7 @@ def test_xss_payload_in_text_thinking_and_citations(payload: str, markdown: Any)
     turn = _hostile_turn(p, [thinking(p), thinking(p, signature=""), text(p, 1, [cite, doc]),
                              text(p, 2), text(p, 3, [web_citation("https://ok.example/", p, p)])])
     out = turn_html(turn, standalone=True)
-    assert audit(out) == []
+    assert audit_static(out) == []
     assert "<img" not in out  # no image of any kind from model text (no exfiltration)
     for block in turn.blocks:
         assert audit(block_html(block)) == []
@@ -663,3 +685,100 @@ def test_xss_payload_in_markdown_output(payload: str) -> None:
 def test_xss_payload_in_plain_output_is_verbatim_text(payload: str) -> None:
     plain = turn_plain(_hostile_turn(payload, [text(payload)]), footer=False)
     assert payload in plain  # text/plain is never interpreted: no need to alter it
+
+
+# ---------------------------------------------------------------- session-facing adapters
+
+
+def test_kind_of_every_block() -> None:
+    assert [kind_of(b) for b in _full_turn().blocks] == [
+        "thinking", "server_tool_use", "server_tool_result", "text", "text", "tool_use",
+        "redacted_thinking", "unknown"]
+
+
+def test_live_block_html_is_the_live_skeleton() -> None:
+    b = tool(input_json='{"a"', done=False)
+    assert live_block_html(b) == block_html(b, live=True)
+
+
+def test_tool_card_html_from_an_outcome() -> None:
+    outcome = SimpleNamespace(content="raw", is_error=False, display={"text/plain": "<shown>"},
+                              elapsed=2.5)
+    out = tool_card_html(tool(input={"x": 1}), "done", outcome)
+    assert "&lt;shown&gt;" in out and "raw" not in out and "2.5 s" in out
+    out = tool_card_html(tool(input={}), "error",
+                         SimpleNamespace(content="boom", is_error=True, display=None, elapsed=0))
+    assert "cnb-result-error" in out and "boom" in out and 'data-status="error"' in out
+    running = tool_card_html(tool(input={}), "running", started_at=time.monotonic())
+    assert "data-running" in running and "cnb-tool-result\"></div>" in running
+
+
+def test_approval_buttons_carry_an_escaped_id() -> None:
+    out = tool_card_html(tool(input={}, id='t"><script>'), "awaiting_approval")
+    assert '<div class="cnb-actions"><button type="button" class="cnb-btn cnb-primary" ' \
+           'data-cnb-action="approve" data-cnb-id="t&quot;&gt;&lt;script&gt;">Run</button>' in out
+    assert 'data-cnb-action="deny"' in out and " open>" in out and "<script>" not in out
+
+
+def test_error_card_retry_and_unknown_event() -> None:
+    from claude_nb.errors import APIError
+
+    err = APIError("Overloaded <x>", status=529, request_id="req_1")
+    card = error_card(err)
+    assert "API overloaded (529)" in card and "Overloaded &lt;x&gt;" in card
+    assert "req_1" in card and "cnb-error-hint" in card
+    notice = retry_html(err, 2, 3, 4.0)
+    assert notice.startswith('<div class="cnb-notice" role="status">Retrying in 4.0 s (attempt 2')
+    assert "&lt;x&gt;" in notice
+    unknown = unknown_event_html("future<event>", {"type": "future<event>", "x": 1})
+    assert "Unknown event" in unknown and "future&lt;event&gt;" in unknown
+
+
+def _fake_reply(**kw: Any) -> Any:
+    base = dict(turns=[_full_turn()], tool_outcomes={}, status="done", stop_reason_user=None,
+                error=None, prompt="What's the weather? <b>")
+    return SimpleNamespace(**{**base, **kw})
+
+
+def test_reply_html_markdown_plain(markdown: Any) -> None:
+    outcome = SimpleNamespace(content="42", is_error=False, display=None, elapsed=0.1)
+    loop = _fake_reply(turns=[make_turn(tool(input={}), stop="tool_use"),
+                              make_turn(text("It is 42."))],
+                       tool_outcomes={"toolu_1": outcome})
+    out = reply_html(loop, demo=True, standalone=True)
+    assert out.count('class="cnb-footer"') == 1 and "2 turns" in out and "cnb-demo" in out
+    assert '<pre class="cnb-output">42</pre>' in out and "It is 42." in out
+    assert audit_static(out) == []
+    assert "2 turns" in reply_footer_html(loop)
+    assert "Result:\n\n```\n42\n```" in reply_markdown(loop)
+    assert "(done)\n42" in reply_plain(loop)
+
+
+def test_reply_stopped_interrupted_and_failed(markdown: Any) -> None:
+    from claude_nb.errors import ConnectionLost
+
+    stopped = _fake_reply(status="stopped", stop_reason_user="user")
+    assert "stopped by user" in reply_html(stopped)
+    assert "interrupted" in reply_footer_html(_fake_reply(status="stopped",
+                                                          stop_reason_user="interrupt"))
+    failed = _fake_reply(status="failed", error=ConnectionLost("dropped", hint="retry"))
+    out = reply_html(failed)
+    assert "Connection lost" in out and "ended by error" in out
+    assert "**Connection lost:** dropped" in reply_markdown(failed)
+
+
+def test_real_reply_and_conversation_objects() -> None:
+    from claude_nb.session import Conversation
+
+    conversation = Conversation()
+    reply = conversation.send("Hello <b>there</b>")
+    assert reply_html(reply).startswith('<div class="cnb-turn">')
+    history = history_html(conversation)
+    assert history.startswith('<div class="cnb-turn cnb-static"><style>')
+    assert '<div class="cnb-user">Hello &lt;b&gt;there&lt;/b&gt;</div>' in history
+    assert history_plain(conversation).startswith("> Hello <b>there</b>")
+
+
+def test_wrap_static() -> None:
+    assert wrap_static("<p>x</p>") == (f'<div class="cnb-turn cnb-static">{static_style()}'
+                                       "<p>x</p></div>")

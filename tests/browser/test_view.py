@@ -41,6 +41,10 @@ v.push({"op": "remove", "id": "gone"})
 v.push({"op": "block", "id": "th", "kind": "thinking",
         "html": '<details class="cnb-card"><summary>Thinking <span class="cnb-timer" data-running>0.0 s</span>'
                 '</summary><div class="cnb-card-body">deep thoughts</div></details>'})
+v.push({"op": "block", "id": "ask", "kind": "tool_use", "html":
+        f'<span class="cnb-timer" data-running data-t0="{time.time() - 100}"></span><div class="cnb-actions">'
+        '<button data-cnb-action="approve" data-cnb-id="toolu_1">Allow</button>'
+        '<button data-cnb-action="deny" data-cnb-id="toolu_1">Deny</button></div>'})
 """
 )
 
@@ -52,7 +56,7 @@ def test_render_ops(jupyter_server, lab):
             RENDER_CELL,
             'v.push({"op": "final", "id": "th", "html": \'<details class="cnb-card"><summary>Thinking '
             '<span class="cnb-timer">2.0 s</span></summary><div class="cnb-card-body">deep thoughts'
-            "</div></details>'})\nprint([a['type'] for a in actions], repr(actions[-1].get('code')))",
+            "</div></details>'})\nprint(actions)",
         ],
     )
     lab.open(path)
@@ -75,10 +79,10 @@ def test_render_ops(jupyter_server, lab):
     assert view.locator('[data-cnb-block="tool2"]').inner_text().count("running") == 0
     assert view.locator('[data-cnb-block="gone"]').count() == 0
     order = view.locator(".cnb-block").evaluate_all("els => els.map(e => e.dataset.cnbBlock)")
-    assert order == ["t1", "t2", "tool1", "tool2", "th"]
+    assert order == ["t1", "t2", "tool1", "tool2", "th", "ask"]
 
     # live timer, counted by the browser's clock
-    timer = view.locator(".cnb-timer[data-running]")
+    timer = view.locator("[data-cnb-block=\"th\"] .cnb-timer[data-running]")
     first = float(timer.inner_text().split()[0])
     lab.page.wait_for_function(
         "([el, v]) => parseFloat(el.textContent) >= v + 0.3", arg=[timer.element_handle(), first]
@@ -89,13 +93,18 @@ def test_render_ops(jupyter_server, lab):
     t1.get_by_role("button", name="Copy").click()
     assert lab.page.evaluate("() => navigator.clipboard.readText()") == "print(1)"
     t1.get_by_role("button", name="Insert as cell").click()
+    # kernel-clock timer: started 100 s ago in Python
+    assert re.fullmatch(r"1 min 4\d s", view.locator('[data-cnb-block="ask"] .cnb-timer').inner_text())
+    view.get_by_role("button", name="Allow").click()
+    assert view.get_by_role("button", name="Deny").is_disabled()
 
     # the user's open/closed choice of <details> survives a `final` op
     view.locator('[data-cnb-block="th"] summary').click()
     assert view.locator('[data-cnb-block="th"] details').get_attribute("open") is not None
     lab.run_cell(1)
     lab.wait_done()
-    assert "['insert_cell'] 'print(1)'" in lab.output(1).inner_text()
+    out = lab.output(1).inner_text()
+    assert "[{'type': 'insert_cell', 'code': 'print(1)'}, {'type': 'approve', 'id': 'toolu_1'}]" in out
     assert view.locator('[data-cnb-block="th"] .cnb-timer').inner_text() == "2.0 s"
     assert view.locator('[data-cnb-block="th"] details').get_attribute("open") is not None
     lab.assert_no_console_errors()
@@ -243,6 +252,9 @@ def handle(msg):
     elif msg["type"] == "export":
         v.push({"op": "download", "filename": "chat." + msg["format"], "mime": "text/markdown",
                 "content": "# exported\\n"})
+    elif msg["type"] == "regenerate":
+        n = got.count("regenerate")
+        v.push({"op": "block", "id": f"r{n}", "kind": "text", "html": f"<p>regenerated {n}</p>" * 40})
     elif msg["type"] == "new":
         v.push({"op": "clear"})
 v.on_action(handle)
@@ -278,14 +290,26 @@ def test_chat_send_export_new(jupyter_server, lab):
     with lab.page.expect_download() as download:
         view.get_by_role("menuitem", name="Markdown").click()
     assert download.value.suggested_filename == "chat.md"
+    # the conversation sticks to the bottom while it grows, unless the user scrolled up
+    log = view.locator(".cnb-log")
+    at_bottom = "el => el.scrollHeight - el.scrollTop - el.clientHeight < 40"
     view.get_by_role("button", name="Regenerate").click()
+    view.get_by_text("regenerated 1").first.wait_for()
+    lab.page.wait_for_function(at_bottom, arg=log.element_handle())
+    log.evaluate("el => { el.scrollTop = 0; }")
+    lab.page.wait_for_function("el => el.scrollTop === 0", arg=log.element_handle())
+    lab.page.wait_for_timeout(100)  # the scroll event is delivered asynchronously
+    view.get_by_role("button", name="Regenerate").click()
+    view.get_by_text("regenerated 2").first.wait_for()
+    lab.page.wait_for_timeout(100)
+    assert log.evaluate("el => el.scrollTop") == 0
     view.get_by_role("button", name="New conversation").click()
     lab.page.wait_for_function(
         "(el) => el.querySelector('.cnb-log').children.length === 0", arg=view.element_handle()
     )
     lab.run_cell(1)
     lab.wait_done()
-    assert "['send', 'send', 'export', 'regenerate', 'new']" in lab.output(1).inner_text()
+    assert "['send', 'send', 'export', 'regenerate', 'regenerate', 'new']" in lab.output(1).inner_text()
     lab.assert_no_console_errors()
 
 
@@ -296,42 +320,55 @@ v = LiveView()
 display(v)
 v.push({"op": "state", "running": True, "stop": "button", "demo": True})
 v.push({"op": "block", "id": "th", "kind": "thinking", "html":
-    '<details class="cnb-card" open><summary><span class="cnb-card-title">Thought</span>'
-    '<span class="cnb-timer">4.2 s</span></summary><div class="cnb-card-body"><div class="cnb-md">'
-    '<p>The user wants the weather in Paris; I should call the tool, then summarise.</p></div></div></details>'})
+    '<details class="cnb-card cnb-thinking" open><summary>Thought for 4.2 s</summary><div class="cnb-md">'
+    '<p>The user wants the weather in Paris; I should call the tool, then summarise.</p></div></details>'})
 v.push({"op": "block", "id": "tool", "kind": "tool_use", "html":
-    '<details class="cnb-card" open><summary><span class="cnb-card-title">get_weather</span>'
-    '<span class="cnb-card-sub">{"city": "Paris"}</span><span class="cnb-badge" data-status="done">done</span>'
-    '<span class="cnb-timer">0.8 s</span></summary><div class="cnb-card-body"><div class="cnb-label">Input</div>'
-    '<pre>{"city": "Paris", "units": "metric"}</pre><div class="cnb-label">Result</div>'
-    '<pre>18 °C, light rain, wind 12 km/h</pre></div></details>'})
+    '<details class="cnb-card cnb-tool" open><summary><span class="cnb-tool-kind">tool</span> '
+    '<span class="cnb-tool-name">get_weather</span> <span class="cnb-tool-status cnb-status-done">done · '
+    '<span class="cnb-elapsed">0.8 s</span></span></summary><div class="cnb-tool-input">'
+    '<pre class="cnb-json">{\\n  "city": "Paris",\\n  "units": "metric"\\n}</pre></div>'
+    '<div class="cnb-tool-result"><div class="cnb-result"><div class="cnb-result-label">Result</div>'
+    '<pre class="cnb-output">18 °C, light rain, wind 12 km/h</pre></div></div></details>'})
 v.push({"op": "block", "id": "tool2", "kind": "tool_use", "html":
-    '<div class="cnb-card"><div class="cnb-card-head"><span class="cnb-card-title">run_shell</span>'
-    '<span class="cnb-card-sub">rm -rf build/</span><span class="cnb-badge" data-status="awaiting_approval">'
-    'needs approval</span></div><div class="cnb-card-body"><div class="cnb-actions">'
+    '<details class="cnb-card cnb-tool" open><summary><span class="cnb-tool-kind">tool</span> '
+    '<span class="cnb-tool-name">run_shell</span> <span class="cnb-tool-status cnb-status-awaiting_approval">'
+    'awaiting approval</span></summary><div class="cnb-tool-input"><pre class="cnb-json">{"cmd": "rm -rf build/"}'
+    '</pre></div><div class="cnb-tool-result"><div class="cnb-actions">'
     '<button data-cnb-action="approve" data-cnb-id="tool2">Allow</button>'
-    '<button data-cnb-action="deny" data-cnb-id="tool2">Deny</button></div></div></div>'})
+    '<button data-cnb-action="deny" data-cnb-id="tool2">Deny</button></div></div></details>'})
 v.push({"op": "block", "id": "tool3", "kind": "server_tool_use", "html":
-    '<div class="cnb-card"><div class="cnb-card-head"><span class="cnb-spinner"></span>'
-    '<span class="cnb-card-title">web_search</span><span class="cnb-card-sub">paris weather tomorrow</span>'
-    '<span class="cnb-badge" data-status="running">running</span>'
-    '<span class="cnb-timer" data-running>0.0 s</span></div></div>'})
-md_block(v, "text", '''<h3>Weather in Paris</h3>
-<p>It is <strong>18 °C</strong> with light rain. Use <code>get_weather()</code> again tomorrow, or see
-<a href="https://example.org">the forecast</a>.</p>
+    '<details class="cnb-card cnb-tool cnb-server-tool"><summary><span class="cnb-tool-kind">server tool</span> '
+    '<span class="cnb-tool-name">web_search</span> <span class="cnb-tool-hint">“paris weather tomorrow”</span> '
+    '<span class="cnb-tool-status cnb-status-running">running</span> '
+    '<span class="cnb-timer" data-running>0.0 s</span></summary><div class="cnb-tool-input"></div></details>'})
+v.push({"op": "block", "id": "web", "kind": "server_tool_result", "html":
+    '<details class="cnb-card cnb-server-result cnb-web-results" open><summary><span class="cnb-tool-name">'
+    'web_search</span> <span class="cnb-muted">2 results</span></summary><ol class="cnb-web-list">'
+    '<li><a href="https://example.org/paris">Paris: 7-day forecast</a> <span class="cnb-url">'
+    'https://example.org/paris</span> <span class="cnb-page-age">2 hours ago</span></li>'
+    '<li><a href="https://example.org/fr">Météo France</a> <span class="cnb-url">https://example.org/fr</span>'
+    '</li></ol></details>'})
+v.push({"op": "block", "id": "text", "kind": "text", "html": '<div class="cnb-text"><div class="cnb-md"></div></div>'})
+v.push({"op": "md", "id": "text", "replace": None, "commit": '''<h3>Weather in Paris</h3>
+<p>It is <strong>18 °C</strong> with light rain<sup class="cnb-cite"><a href="https://example.org/paris">1</a></sup>.
+Use <code>get_weather()</code> again tomorrow, or see <a href="https://example.org">the forecast</a>.</p>
 <ul><li>Umbrella: yes</li><li>Jacket: a light one</li></ul>
 <pre><code class="language-python"><span class="k">def</span> <span class="nf">umbrella</span><span class="p">(</span><span class="n">mm</span><span class="p">):</span>
     <span class="k">return</span> <span class="n">mm</span> <span class="o">&gt;</span> <span class="mf">0.5</span>  <span class="c1"># rain today</span>
 </code></pre>
 <table><thead><tr><th>Day</th><th>High</th><th>Rain</th></tr></thead>
 <tbody><tr><td>Mon</td><td>18 °C</td><td>2 mm</td></tr><tr><td>Tue</td><td>21 °C</td><td>0 mm</td></tr></tbody></table>
-<blockquote><p>Forecasts beyond three days are uncertain.</p></blockquote>''', "<p>Anything else you would like to kn</p>")
+<blockquote><p>Forecasts beyond three days are uncertain.</p></blockquote>''', "tail": "<p>Anything else you would like to kn</p>"})
 v.push({"op": "block", "id": "notice", "kind": "notice", "html": "<p>Overloaded (529): retrying in 3 s…</p>"})
 v.push({"op": "block", "id": "err", "kind": "error", "html":
-    "<p><strong>Stream interrupted</strong> — the connection dropped (RemoteProtocolError). "
-    "The partial answer above was kept.</p>"})
+    '<div class="cnb-error" role="alert"><div class="cnb-error-title">Stream interrupted</div>'
+    '<div class="cnb-error-message">The connection dropped (RemoteProtocolError). The partial answer above '
+    'was kept.</div><div class="cnb-error-hint">Run the cell again to retry.</div>'
+    '<div class="cnb-error-meta">request id <code>req_011CXYZ</code></div></div>'})
 v.push({"op": "block", "id": "foot", "kind": "footer", "html":
-    "<p>claude-sonnet-4-5 · 1,204 in · 388 out · first token 0.61 s · 3.9 s · 99 tok/s · stop: end_turn</p>"})
+    '<div class="cnb-footer"><span class="cnb-model">claude-sonnet-4-5</span> · <span class="cnb-tokens">'
+    '1,204 in · 388 out</span> · <span class="cnb-timing">first token 0.61 s · 3.9 s · 99 tok/s</span> · '
+    '<span class="cnb-stop cnb-stop-end_turn">complete</span></div>'})
 """
 )
 
