@@ -438,20 +438,18 @@ class EventLog:
     # ---- rendering
 
     def _rows(self) -> list[tuple[str, Any]]:
-        """("request", (number, Exchange)) rows when there are several, ("event", cells)."""
+        """("event", (i, record, gap)) rows, led by a ("request", (n, Exchange)) row for
+        each exchange when there are several."""
         several = len(self.exchanges) > 1
         rows: list[tuple[str, Any]] = []
-        started: set[int] = set()
+        announced = 0
         for i, (r, gap) in enumerate(zip(list(self.records), self.gaps())):
-            if several and r.request not in started:
-                started.add(r.request)
-                rows += [("request", (n, e)) for n, e in enumerate(self.exchanges)
-                         if n not in started and n < r.request and (started.add(n) or True)]
-                rows.append(("request", (r.request, self.exchanges[r.request])))
+            while several and announced <= r.request:
+                rows.append(("request", (announced, self.exchanges[announced])))
+                announced += 1
             rows.append(("event", (i, r, gap)))
         if several:
-            rows += [("request", (n, e)) for n, e in enumerate(self.exchanges)
-                     if n not in started]
+            rows += [("request", (n, e)) for n, e in enumerate(self.exchanges) if n >= announced]
         return rows
 
     @staticmethod
@@ -509,11 +507,12 @@ class EventLog:
                     f"{escape(self._request_line(*value))}</td></tr>")
         i, r, gap = value
         css = _ROW_CLASS.get(r.type, "" if r.type in KNOWN_TYPES else "cnb-ev-unknown")
+        classes = f"cnb-ev-row {css}".rstrip()
         cells = self._cells(i, r, gap)
         tds = "".join(
             f'<td class="cnb-ev-num">{escape(c)}</td>' if n in (0, 1, 2, 4, 6)
             else f"<td>{escape(c)}</td>" for n, c in enumerate(cells))
-        return f'<tr class="cnb-ev-row {css}">{tds}</tr>'.replace(" \">", '">')
+        return f'<tr class="{classes}">{tds}</tr>'
 
     def text(self) -> str:
         """The same as `html()`, as plain text for a terminal."""
@@ -655,7 +654,8 @@ class TapTransport(httpx2.AsyncBaseTransport):
         exchange.status = response.status_code
         exchange.request_id = response.headers.get("request-id")
         exchange.content_type = response.headers.get("content-type")
-        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        if not isinstance(response.stream, httpx2.AsyncByteStream):
+            return response  # nothing to read asynchronously: nothing to tap
         body = _TapStream(response.stream, _Recorder(log, number, response))
         return httpx2.Response(response.status_code, headers=response.headers, stream=body,
                                extensions=response.extensions, request=request)
@@ -688,8 +688,11 @@ def _sdk_transport(proxy: str | httpx2.Proxy | None = None) -> httpx2.AsyncHTTPT
                                      socket_options=_keepalive_socket_options())
 
 
+_SDK_DEFAULT: Any = object()  # "the timeout the SDK's default client has"
+
+
 def tapped_http_client(log: EventLog, *, transport: httpx2.AsyncBaseTransport | None = None,
-                       timeout: Any = None) -> httpx2.AsyncClient:
+                       timeout: Any = _SDK_DEFAULT) -> httpx2.AsyncClient:
     """The SDK's default async HTTP client, with every transport wrapped in a tap.
 
     Mirrors `anthropic.DefaultAsyncHttpxClient`: its timeout, connection limits,
@@ -706,19 +709,20 @@ def tapped_http_client(log: EventLog, *, transport: httpx2.AsyncBaseTransport | 
                   for key, proxy in get_environment_proxies().items()}
     return anthropic.DefaultAsyncHttpxClient(
         transport=TapTransport(transport, log=log), mounts=mounts,
-        timeout=anthropic.DEFAULT_TIMEOUT if timeout is None else timeout)
+        timeout=anthropic.DEFAULT_TIMEOUT if timeout is _SDK_DEFAULT else timeout)
 
 
 def tapped_client(log: EventLog, *, transport: httpx2.AsyncBaseTransport | None = None,
                   **client_kwargs: Any) -> Any:
     """An `anthropic.AsyncAnthropic(**client_kwargs)` whose HTTP goes through a tap into `log`.
 
-    Behaves like the client the same kwargs make without a tap (see `tapped_http_client`).
+    Behaves like the client the same kwargs make without a tap (see `tapped_http_client`;
+    the client's own `timeout`, if given, applies to every request as usual).
     """
     import anthropic
 
-    timeout = client_kwargs.get("timeout")
-    if not isinstance(timeout, (int, float, httpx2.Timeout)):
-        timeout = None
+    timeout = client_kwargs.get("timeout", _SDK_DEFAULT)
+    if not isinstance(timeout, (int, float, httpx2.Timeout, type(None))):
+        timeout = _SDK_DEFAULT  # e.g. anthropic.NOT_GIVEN
     http_client = tapped_http_client(log, transport=transport, timeout=timeout)
     return anthropic.AsyncAnthropic(http_client=http_client, **client_kwargs)

@@ -184,7 +184,7 @@ def settled_length(src: str, next_char: str = "") -> int:
     for n, block in enumerate(blocks):
         start = block.map[0]
         if block.type not in _MATH_BLOCKS and lines[start].lstrip(" \t").startswith("$$") and last_blank <= start:
-            pass  # its closing `$$` may still come
+            limit = n  # its closing `$$` may still come
             break
     if limit == len(blocks) and blocks and _ended(blocks[-1], lines, blank, next_char):
         return len(src)
