@@ -78,6 +78,7 @@ __all__ = [
     "tool_result_text", "tool_status_html", "footer_html", "error_html", "error_card",
     "retry_html", "unknown_event_html", "turn_html", "turn_markdown", "turn_plain",
     "reply_html", "reply_markdown", "reply_plain", "reply_footer_html", "history_html",
+    "history_markdown", "user_html",
     "history_plain", "static_style", "wrap_static", "Citations", "Source", "ToolView",
     "Totals", "STATUS_LABELS", "STOP_WORDS",
 ]
@@ -959,13 +960,27 @@ def _prompt_text(prompt: Any) -> str:
     return "\n".join(parts)
 
 
+def user_html(prompt: Any) -> str:
+    """The user's prompt as shown above its reply (escaped, never Markdown)."""
+    return _el("div", _esc(_prompt_text(prompt)), class_="cnb-user")
+
+
 def history_html(conversation: Any) -> str:
     """Every prompt and reply of a `Conversation`, as one standalone static output."""
     parts = []
     for reply in conversation.replies:
-        parts.append(_el("div", _esc(_prompt_text(reply.prompt)), class_="cnb-user"))
+        parts.append(user_html(reply.prompt))
         parts.append(reply_html(reply))
     return wrap_static("".join(parts))
+
+
+def history_markdown(conversation: Any) -> str:
+    """The conversation as a Markdown document (the chat's export)."""
+    parts = []
+    for reply in conversation.replies:
+        parts.append("**You:**\n\n" + _prompt_text(reply.prompt))
+        parts.append("**Claude:**\n\n" + reply_markdown(reply))
+    return "\n\n---\n\n".join(parts) + "\n"
 
 
 # ---------------------------------------------------------------- Markdown output

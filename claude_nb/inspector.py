@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import anyio
 import httpx2
 
 from .sanitize import escape
@@ -47,6 +48,9 @@ MALFORMED = "malformed"
 COMMENT = "comment"
 HEAD_ROWS, TAIL_ROWS = 200, 50  # html() / text() show these many rows of a long log
 _BODY_CAP = 1 << 20  # bytes of a non-stream body kept for its one record
+# An error body the SDK closes unread (it does before a retry) is read by the tap when it is
+# this small and comes this fast, so the log still shows its error type.
+_DRAIN_BYTES, _DRAIN_SECONDS = 64 * 1024, 0.25
 
 # The Messages API stream's event types; anything else is shown as unknown.
 KNOWN_TYPES = frozenset({
@@ -554,6 +558,9 @@ class _Recorder:
         self.inflate = _Inflate(encoding) if encoding in ("gzip", "deflate") else None
         self.broken: str | None = None if encoding in ("identity", "gzip", "deflate", "") \
             else f"content-encoding {encoding} not decoded"
+        length = response.headers.get("content-length", "")
+        self.drain = (not self.sse and response.status_code >= 400 and length.isdigit()
+                      and int(length) <= _DRAIN_BYTES)
 
     def _t(self, now: float) -> float:
         return now - (self.log.request_sent_at or now)
@@ -597,8 +604,10 @@ class _TapStream(httpx2.AsyncByteStream):
 
     def __init__(self, inner: httpx2.AsyncByteStream, recorder: _Recorder) -> None:
         self._inner, self._recorder = inner, recorder
+        self._started = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        self._started = True
         recorder, pending, now = self._recorder, None, 0.0
         how = "closed"  # unless the body ends or fails: the consumer stopped reading
         try:
@@ -619,8 +628,22 @@ class _TapStream(httpx2.AsyncByteStream):
             recorder.end(time.monotonic(), how)
 
     async def aclose(self) -> None:
+        if not self._started and self._recorder.drain:
+            await self._drain()
         self._recorder.end(time.monotonic(), "closed")
         await self._inner.aclose()
+
+    async def _drain(self) -> None:
+        """Read a small error body the consumer closes unread, within a short deadline."""
+        self._started = True
+        with anyio.move_on_after(_DRAIN_SECONDS):
+            try:
+                async for chunk in self._inner:
+                    now = time.monotonic()
+                    self._recorder.arrived(chunk, now)
+                    self._recorder.take(chunk, now)
+            except Exception:  # noqa: BLE001 - the body was being thrown away anyway
+                pass
 
 
 class TapTransport(httpx2.AsyncBaseTransport):

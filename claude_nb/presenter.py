@@ -76,8 +76,10 @@ class Presenter:
     def _on_turn_began(self, event: TurnBegan) -> None:
         self.flush()
         self._turn_no += 1
+        backend = getattr(self._reply, "backend", None)
+        self.demo = self.demo or bool(backend and backend.demo)
         if self._turn_no == 0:
-            self.sink({"op": "state", "running": True, "demo": self.demo})
+            self.sink({"op": "state", "running": True, "stop": "button", "demo": self.demo})
 
     def _on_block_started(self, event: BlockStarted) -> None:
         block = event.block
@@ -137,7 +139,7 @@ class Presenter:
         if self._reply is not None:
             self.sink({"op": "block", "id": f"{self.prefix}footer", "kind": "footer",
                        "html": cards.reply_footer_html(self._reply, demo=self.demo)})
-        self.sink({"op": "state", "running": False, "demo": self.demo})
+        self.sink({"op": "state", "running": False, "stop": "none", "demo": self.demo})
 
     # ---- coalescing
 

@@ -61,6 +61,8 @@ class Reply:
         self._approvals: dict[str, asyncio.Future[bool]] = {}
         self._kept: Turn | None = None  # the last turn already added to history
         self._clients_used: list[Any] = []
+        self.history_start = 0
+        self._carry_before: list[dict[str, Any]] = []
         self._started = threading.Event()
         self._done = threading.Event()
 
@@ -115,7 +117,8 @@ class Reply:
         self._task = asyncio.current_task()
         self._started.set()
         conv = self.conversation
-        base = len(conv.messages)
+        base = self.history_start = len(conv.messages)
+        self._carry_before = list(conv._carry)
         pending = conv._opening_messages(self.prompt)
         try:
             if self._stop_reason:
@@ -405,6 +408,14 @@ class Conversation:
         self.messages.clear()
         self.replies.clear()
         self._carry.clear()
+
+    def rewind(self, reply: Reply) -> None:
+        """Forget `reply` and everything after it (to regenerate an answer)."""
+        if reply not in self.replies:
+            return
+        del self.messages[reply.history_start:]
+        self._carry = list(reply._carry_before)
+        del self.replies[self.replies.index(reply):]
 
     def find_tool(self, name: str, options: Options) -> Tool | None:
         return next((t for t in options.tools if t.name == name), None)

@@ -62,6 +62,8 @@ class LiveView(anywidget.AnyWidget):  # type: ignore[misc]
         self._blocks: dict[str, dict[str, Any]] = {}
         self._state: dict[str, Any] = {"running": False, "stop": "none", "demo": False}
         self._actions: list[Action] = []
+        # Set by the first browser message: proof that clicks reach this kernel right now.
+        self.heard_from_frontend = False
         self.on_msg(self._on_msg)
 
     def push(self, op: dict[str, Any]) -> None:
@@ -124,6 +126,7 @@ class LiveView(anywidget.AnyWidget):  # type: ignore[misc]
     def _on_msg(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
         if not isinstance(content, dict):
             return
+        self.heard_from_frontend = True
         if content.get("type") == "hello":
             with self._lock:
                 self.send(self.snapshot())

@@ -105,6 +105,7 @@ LINES = [
     "[^1]: note", "    continued note", "^[inline *n*]", "[^x][bar]", "[^2]: two", "[^1] and [^2]",
     "[^1]: x | y", "<div>", "<script>x</script>", "![img](http://e/i.png)", "`code", "``", "a\\",
     "<http://a.b>", "_x_ __y__", "~~s~~", "#", "##### h5 #####", "漢字 **太字", "emoji 👩‍👩‍👧 ok",
+    "'multi", "line title'", "B[^1].",
 ]
 
 
@@ -155,6 +156,21 @@ def test_reference_title_continuing_on_next_line() -> None:
     text = "[foo]: /url\n'the\ntitle'\n\n[foo]\n"
     assert stream(text)[0] == render(text) == '<p><a href="/url" title="the\ntitle" ' \
         'rel="noopener noreferrer nofollow" target="_blank">foo</a></p>\n'
+
+
+def test_reference_title_may_still_continue_so_the_block_before_waits() -> None:
+    """`'multi` looks like a paragraph until `line title'` closes the definition's title."""
+    text = "- a\n\n[foo]: /url\n'multi\nline title'\n\n[foo]\n"
+    html, _ = stream(text)
+    assert html == render(text)
+    assert 'title="multi\nline title"' in html and "<p>'multi" not in html
+
+
+def test_footnote_referenced_again_after_its_definition_keeps_its_number() -> None:
+    text = "A[^1].\n\n[^1]: note\n\nB[^1].\n"
+    html, _ = stream(text)
+    assert html == render(text)
+    assert 'id="fnref1:1">[1:1]</a>' in html and 'id="fn2"' not in html
 
 
 def test_loose_list_is_committed_only_once_it_ended() -> None:

@@ -1,0 +1,159 @@
+"""`Chat`: a chat widget over a `Conversation`, with Stop, regenerate, new and export.
+
+The send handler only schedules the reply as a task on the kernel's event loop and returns,
+so the kernel stays free for the Stop click (a handler that streamed itself would keep the
+kernel busy and the click would queue behind it). Handlers may run on a kernel subshell
+thread: everything hops to the loop with `call_soon_threadsafe`; the SDK stream is only ever
+touched on its own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Any
+
+from . import cards
+from .presenter import Presenter
+from .session import Conversation, Reply
+from .view import LiveView
+
+__all__ = ["Chat"]
+
+
+def _kernel_loop() -> asyncio.AbstractEventLoop:
+    """The loop replies run on: the kernel's (running) loop, else a private one on a thread."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, daemon=True, name="claude_nb-chat").start()
+        return loop
+
+
+class Chat:
+    """A chat widget: `Chat(model=..., system=..., thinking=..., tools=[f, g])`, displayed."""
+
+    def __init__(self, model: str | None = None, *, conversation: Conversation | None = None,
+                 title: str = "Claude", **options: Any) -> None:
+        self.conversation = conversation or Conversation(model, keep_alive=True, **options)
+        self.view = LiveView(chat=True, title=title)
+        self.view.on_action(self._on_action)
+        self.reply: Reply | None = None
+        self._loop = _kernel_loop()
+        self._count = 0
+        self._ids: dict[Reply, list[str]] = {}
+        self._handlers = {"send": self._send, "stop": self._stop, "regenerate": self._regenerate,
+                          "new": self._new, "export": self._export, "approve": self._approve,
+                          "deny": self._approve}
+
+    # ---- display
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live widget, with the static conversation so far as the fallback."""
+        bundle = self.view._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data = dict(data or {})
+        data["text/html"] = cards.history_html(self.conversation)
+        data["text/plain"] = cards.history_plain(self.conversation) or "claude_nb.Chat"
+        return (data, bundle[1]) if isinstance(bundle, tuple) else data
+
+    def close(self) -> None:
+        """Stop any running reply (closing its stream) and close the widget."""
+        if self.reply is not None:
+            self.reply.stop("user")
+        self.view.close()
+
+    # ---- Python-side actions (usable from code too)
+
+    def send(self, text: str) -> Reply | None:
+        """Ask from code as if typed in the box; returns the Reply (runs on the kernel loop)."""
+        box: list[Reply | None] = []
+        done = threading.Event()
+
+        def start() -> None:
+            box.append(self._start(text))
+            done.set()
+
+        if self._on_loop_thread():
+            start()
+        else:
+            self._loop.call_soon_threadsafe(start)
+            done.wait(5)
+        return box[0] if box else None
+
+    # ---- browser messages (any thread)
+
+    def _on_action(self, msg: dict[str, Any]) -> None:
+        handler = self._handlers.get(str(msg.get("type")))
+        if handler is not None:
+            self._loop.call_soon_threadsafe(handler, msg)
+
+    def _on_loop_thread(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
+    # ---- handlers (on the loop)
+
+    def _send(self, msg: dict[str, Any]) -> None:
+        self._start(str(msg.get("text", "")))
+
+    def _start(self, text: str) -> Reply | None:
+        if not text.strip() or (self.reply is not None and self.reply.running):
+            return None
+        self._count += 1
+        reply = self.conversation.send(text.strip())
+        self.reply = reply
+        prefix = f"r{self._count}."
+        ids = self._ids.setdefault(reply, [])
+
+        def sink(op: dict[str, Any]) -> None:
+            if op.get("op") == "block":
+                ids.append(op["id"])
+            self.view.push(op)
+
+        sink({"op": "block", "id": prefix + "user", "kind": "user",
+              "html": cards.user_html(reply.prompt)})
+        Presenter(sink, prefix=prefix).attach(reply)
+        self._loop.create_task(reply.run())
+        return reply
+
+    def _stop(self, msg: dict[str, Any]) -> None:
+        if self.reply is not None:
+            self.reply.stop("user")
+
+    def _approve(self, msg: dict[str, Any]) -> None:
+        if self.reply is not None:
+            self.reply.approve(str(msg.get("id", "")), msg.get("type") == "approve")
+
+    def _regenerate(self, msg: dict[str, Any]) -> None:
+        last = self.conversation.replies[-1] if self.conversation.replies else None
+        if last is None or last.running:
+            return
+        for bid in self._ids.pop(last, []):
+            self.view.push({"op": "remove", "id": bid})
+        self.conversation.rewind(last)
+        self._start(str(last.prompt))
+
+    def _new(self, msg: dict[str, Any]) -> None:
+        if self.reply is not None:
+            self.reply.stop("user")
+        self.conversation.reset()
+        self._ids.clear()
+        self.view.push({"op": "clear"})
+
+    def _export(self, msg: dict[str, Any]) -> None:
+        if msg.get("format") == "json":
+            payload = {"model": self.conversation.options.model,
+                       "system": self.conversation.options.system,
+                       "messages": self.conversation.messages}
+            self.view.push({"op": "download", "filename": "conversation.json",
+                            "mime": "application/json",
+                            "content": json.dumps(payload, indent=2, ensure_ascii=False)})
+        else:
+            self.view.push({"op": "download", "filename": "conversation.md",
+                            "mime": "text/markdown",
+                            "content": cards.history_markdown(self.conversation)})
