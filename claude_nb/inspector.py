@@ -139,7 +139,7 @@ class FrameParser:
     ignored, as the SDK's decoder does. `feed()` returns the frames the chunk completed,
     `finish()` what the end of the body leaves (a frame cut off without its blank line is
     malformed). Sizes add up to the bytes fed (blank lines between frames count towards the
-    next frame).
+    next frame) and do not depend on how the body was cut into chunks.
     """
 
     def __init__(self, keep_raw: bool = False) -> None:
@@ -148,14 +148,17 @@ class FrameParser:
         self._lines: list[bytes] = []  # the current frame's lines, without line ends
         self._size = 0  # bytes of the current frame's ended lines
         self._after_cr = False  # the last byte was "\r": a leading "\n" belongs to it
+        self._guessed_lf = False  # ...and was already counted in the sizes
+        self._crlf = False  # the last line seen ended in "\r\n"
 
     def feed(self, data: bytes) -> list[Frame]:
+        if self._after_cr and data:  # settle the guess made when the last chunk ended in "\r"
+            self._after_cr = False
+            self._crlf = data[:1] == b"\n"
+            self._size += self._crlf - self._guessed_lf
+            data = data[self._crlf:]
         if not data:
             return []
-        if self._after_cr:
-            self._after_cr = False
-            if data[:1] == b"\n":
-                data, self._size = data[1:], self._size + 1
         if b"\n" not in data and b"\r" not in data:
             self._partial.append(data)
             return []
@@ -163,14 +166,20 @@ class FrameParser:
             data = b"".join((*self._partial, data))
             self._partial.clear()
         lines = data.splitlines(keepends=True)
-        last = lines[-1]
-        if last[-1:] not in (b"\n", b"\r"):
+        if lines[-1][-1:] not in (b"\n", b"\r"):
             self._partial.append(lines.pop())
-        elif last[-1:] == b"\r":
-            self._after_cr = True
+        cut = len(lines) - 1 if data[-1:] == b"\r" else -1  # a "\r" ends the chunk
         frames = []
-        for line in lines:
-            self._size += len(line)
+        for i, line in enumerate(lines):
+            size = len(line)
+            if i == cut:
+                # Its "\n" may come next: count that "\n" now when the lines so far ended
+                # in "\r\n", so sizes do not depend on where the chunks were cut.
+                self._after_cr, self._guessed_lf = True, self._crlf
+                size += self._crlf
+            else:
+                self._crlf = line[-2:] == b"\r\n"
+            self._size += size
             content = line.rstrip(b"\r\n")
             if content:
                 self._lines.append(content)
@@ -577,8 +586,9 @@ class _Recorder:
     def end(self, now: float, how: str) -> None:
         if self.exchange.end is not None:
             return
-        if self.inflate is not None:
-            self.take(self.inflate.flush(), now)
+        inflate = self.inflate
+        if inflate is not None:
+            self._guarded(lambda: self.parser.feed(inflate.flush()), now)
         self._guarded(self.parser.finish, now)
         self.exchange.ended, self.exchange.end = self._t(now), how
 
