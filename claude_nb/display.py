@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from IPython.display import display
 
-from . import cards
+from . import cards, jsontree
 from .errors import ClaudeNBError
 from .presenter import Presenter
 from .session import Conversation, Reply
@@ -31,9 +31,18 @@ HELLO_GRACE = 2.0
 def static_bundle(reply: Reply) -> dict[str, str]:
     """The final, kernel-free rendering of a reply."""
     demo = bool(reply.backend and reply.backend.demo)
-    return {"text/html": cards.reply_html(reply, demo=demo, standalone=True),
-            "text/markdown": cards.reply_markdown(reply),
-            "text/plain": cards.reply_plain(reply)}
+    if reply.data is not None:  # a parsed JSON answer: the tree instead of the raw text
+        tree = f'<div class="cnb-json-answer">{jsontree.tree_html(reply.data)}</div>'
+        html = cards.wrap_static(tree + cards.reply_footer_html(reply, demo=demo))
+    else:
+        html = cards.reply_html(reply, demo=demo, standalone=True)
+    bundle = {"text/html": html, "text/markdown": cards.reply_markdown(reply),
+              "text/plain": cards.reply_plain(reply)}
+    log = getattr(reply, "events_log", None)
+    if log is not None:
+        bundle["text/html"] += cards.wrap_static(log.html())
+        bundle["text/plain"] += "\n\n" + log.text()
+    return bundle
 
 
 @contextlib.contextmanager
@@ -105,6 +114,12 @@ def show_error(error: ClaudeNBError) -> None:
     html = cards.error_card(error)
     display({"text/html": cards.wrap_static(html),
              "text/plain": f"{error.title}: {error.message}"}, raw=True)
+
+
+def show_count(tokens: int) -> None:
+    text = f"{tokens:,} input tokens (counted by the API, not sent)"
+    display({"text/html": cards.wrap_static(f'<div class="cnb-notice">{text}</div>'),
+             "text/plain": text}, raw=True)
 
 
 def show_history(conversation: Conversation) -> None:

@@ -71,6 +71,14 @@ def _parser() -> _Parser:
     p.add_argument("-o", "--out", metavar="VAR", help="store the Reply in this variable")
     p.add_argument("--tools", metavar="F,G", help="Python functions to offer as tools")
     p.add_argument("--web-search", action="store_true", help="enable the web search tool")
+    p.add_argument("--prefill", metavar="TEXT", help="start the answer with this text")
+    p.add_argument("--json", action="store_true", help="structured output: one JSON value, "
+                   "shown as a live tree; -o stores the parsed data")
+    p.add_argument("--schema", metavar="VAR", help="JSON schema dict or pydantic model "
+                   "(a notebook variable) the answer must follow; implies --json")
+    p.add_argument("--events", action="store_true", help="show the raw event timeline")
+    p.add_argument("--count", action="store_true", help="count the prompt's input tokens "
+                   "(with the history) instead of sending it")
     p.add_argument("--history", action="store_true", help="show the conversation so far")
     p.add_argument("--no-interpolate", action="store_true", help="send {name} literally")
     p.add_argument("prompt", nargs=argparse.REMAINDER)
@@ -108,7 +116,13 @@ class ClaudeMagics(Magics):
             text = interpolate(text, self.shell.user_ns)
         overrides: dict[str, Any] = {
             "model": args.model, "max_tokens": args.max_tokens, "thinking": args.thinking,
-            "temperature": args.temperature, "web_search": args.web_search or None}
+            "temperature": args.temperature, "web_search": args.web_search or None,
+            "prefill": args.prefill, "json": args.json or None, "events": args.events or None}
+        if args.schema:
+            if args.schema not in self.shell.user_ns:
+                raise ConfigError(f"No variable named {args.schema!r} for --schema.",
+                                  title="Bad %%claude options")
+            overrides["schema"] = self.shell.user_ns[args.schema]
         if args.tools:
             from .tools import resolve_names
 
@@ -118,7 +132,8 @@ class ClaudeMagics(Magics):
     def _finish(self, args: argparse.Namespace, reply: Reply) -> Any:
         self.last_reply = reply
         if args.out:
-            self.shell.user_ns[args.out] = reply
+            structured = args.json or args.schema
+            self.shell.user_ns[args.out] = reply.data if structured else reply
         if reply.error is not None:
             raise reply.error
         if reply.stop_reason_user == "interrupt":
@@ -141,6 +156,11 @@ class ClaudeMagics(Magics):
         if reply is None:
             show_history(self.conversation)
             return None
+        if args.count:
+            from .display import show_count
+
+            show_count(await self.conversation.count_tokens(reply))
+            return None
         await stream_live(reply, insert_cells=True)
         return self._finish(args, reply)
 
@@ -151,6 +171,12 @@ class ClaudeMagics(Magics):
         args, reply = self.prepare(line, cell)
         if reply is None:
             print_history(self.conversation)
+            return None
+        if args.count:
+            import asyncio
+
+            count = asyncio.run(self.conversation.count_tokens(reply))
+            print(f"{count} input tokens (not sent)")
             return None
         stream_to_terminal(reply)
         return self._finish(args, reply)

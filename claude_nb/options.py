@@ -25,6 +25,9 @@ class Options:
     web_search: bool = False
     max_iterations: int = 10
     prefill: str | None = None
+    json: bool = False  # structured output: the answer is one JSON value
+    schema: Any = None  # a JSON schema dict or a pydantic model class (implies json)
+    events: bool = False  # record the raw event timeline (claude_nb.inspector)
     read_timeout: float = 120.0
     max_retries: int = 2
     retry_cap: float = 30.0
@@ -37,8 +40,16 @@ class Options:
         """Keyword arguments for `messages.create(stream=True, ...)`."""
         kwargs: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens,
                                   "messages": messages}
-        if self.system:
-            kwargs["system"] = self.system
+        system = self.system
+        if self.json or self.schema is not None:
+            from .jsontree import JSON_INSTRUCTION
+
+            system = f"{system}\n\n{JSON_INSTRUCTION}" if system else JSON_INSTRUCTION
+            schema = self.json_schema()
+            if schema is not None:
+                kwargs["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+        if system:
+            kwargs["system"] = system
         if self.thinking:
             kwargs["thinking"] = {"type": "enabled", "budget_tokens": int(self.thinking)}
         if self.temperature is not None and not self.thinking:
@@ -50,3 +61,8 @@ class Options:
             kwargs["tools"] = tools
         kwargs.update(self.extra)
         return kwargs
+
+    def json_schema(self) -> dict[str, Any] | None:
+        """The schema as a dict (a pydantic model class gives its JSON schema)."""
+        to_schema = getattr(self.schema, "model_json_schema", None)
+        return to_schema() if to_schema is not None else self.schema

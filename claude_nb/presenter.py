@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Any, Callable
 
-from . import cards
+from . import cards, jsontree
 from .events import Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
 from .markdown import StreamingMarkdown
 from .transcript import (Block, BlockDelta, BlockFinished, BlockStarted, TextBlock,
@@ -26,11 +26,12 @@ Sink = Callable[[dict[str, Any]], None]
 class _Stream:
     """A streaming Markdown area of one block, with its not-yet-sent text."""
 
-    __slots__ = ("md", "pending")
+    __slots__ = ("md", "pending", "text")
 
     def __init__(self) -> None:
         self.md = StreamingMarkdown()
         self.pending: list[str] = []
+        self.text = ""  # kept only for JSON answers, which are re-parsed whole
 
 
 class Presenter:
@@ -48,6 +49,8 @@ class Presenter:
         self._last_flush = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._reply: Any = None
+        self.json_mode = False
+        self._text_ids: set[str] = set()
         self._handlers: dict[type, Callable[[Any], None]] = {
             TurnBegan: self._on_turn_began, BlockStarted: self._on_block_started,
             BlockDelta: self._on_delta, BlockFinished: self._on_block_finished,
@@ -58,6 +61,7 @@ class Presenter:
 
     def attach(self, reply: Any) -> "Presenter":
         self._reply = reply
+        self.json_mode = bool(reply.options.json or reply.options.schema is not None)
         reply.subscribe(self)
         return self
 
@@ -88,6 +92,8 @@ class Presenter:
                    "html": cards.live_block_html(block)})
         if isinstance(block, (TextBlock, ThinkingBlock)):
             self._streams[bid] = _Stream()
+            if isinstance(block, TextBlock):
+                self._text_ids.add(bid)
         elif isinstance(block, ToolUseBlock):
             self._json_pending[bid] = []
 
@@ -110,6 +116,8 @@ class Presenter:
         self._json_pending.pop(bid, None)
         if isinstance(block, TextBlock) and stream is not None and not block.citations:
             self._send_md(bid, stream, final=True)  # the committed HTML is already there
+            return
+        if isinstance(block, TextBlock) and self.json_mode:
             return
         self.sink({"op": "final", "id": bid, "html": cards.block_html(block)})
 
@@ -176,6 +184,12 @@ class Presenter:
     def _send_md(self, bid: str, stream: _Stream, *, final: bool) -> None:
         text = "".join(stream.pending)
         stream.pending.clear()
+        if self.json_mode and bid in self._text_ids:
+            stream.text += text
+            tree = jsontree.tree_html(jsontree.parse_partial(stream.text))
+            self.sink({"op": "final", "id": bid,
+                       "html": f'<div class="cnb-json-answer">{tree}</div>'})
+            return
         patch = stream.md.feed(text) if text else None
         if final:
             done = stream.md.finish()

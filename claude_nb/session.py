@@ -51,6 +51,12 @@ class Reply:
         self.turns: list[Turn] = []
         self.status = "pending"  # pending | running | done | stopped | failed
         self.error: ClaudeNBError | None = None
+        self.data: Any = None  # the parsed value of a JSON (structured output) answer
+        self.events_log: Any = None  # an inspector.EventLog when options.events
+        if options.events:
+            from .inspector import EventLog
+
+            self.events_log = EventLog()
         self.stop_reason_user: str | None = None  # "user" | "interrupt" once stopped
         self.backend: _backend.Backend | None = None
         self.tool_outcomes: dict[str, ToolOutcome] = {}
@@ -125,6 +131,10 @@ class Reply:
                 raise _StopRequested
             await self._loop_turns(pending)
             self.status = "done"
+            if self.options.json or self.options.schema is not None:
+                from .jsontree import parse_final
+
+                self.data = parse_final(self.text, self.options.schema)
         except (asyncio.CancelledError, _StopRequested):
             self._close_open_turn()
             self.status = "stopped"
@@ -150,8 +160,12 @@ class Reply:
 
     async def _loop_turns(self, pending: list[dict[str, Any]]) -> None:
         conv, opts = self.conversation, self.options
+        prefill = (opts.prefill or "").rstrip()  # the API rejects trailing whitespace here
         for iteration in range(opts.max_iterations):
-            turn = await self._stream_turn(conv.messages + pending, iteration)
+            request = conv.messages + pending
+            if prefill and iteration == 0:
+                request = request + [{"role": "assistant", "content": prefill}]
+            turn = await self._stream_turn(request, iteration, prefill if iteration == 0 else "")
             content = turn.content_params()
             self._kept = turn
             if content:
@@ -167,14 +181,15 @@ class Reply:
                           title="Tool loop stopped",
                           hint="Raise it with `max_iterations=` or `%config Claude.max_iterations`.")
 
-    async def _stream_turn(self, messages: list[dict[str, Any]], iteration: int) -> Turn:
+    async def _stream_turn(self, messages: list[dict[str, Any]], iteration: int,
+                           prefill: str = "") -> Turn:
         opts = self.options
         kwargs = opts.request(messages)
         for attempt in range(opts.max_retries + 1):
             self.backend = _backend.resolve()
-            client = self.conversation._client(self.backend, opts)
+            client = self.conversation._client(self.backend, opts, self.events_log)
             self._clients_used.append(client)
-            turn = Turn(requested_at=time.monotonic())
+            turn = Turn(requested_at=time.monotonic(), prefill=prefill)
             self.turns.append(turn)
             self._emit(TurnBegan(turn, iteration))
             try:
@@ -188,6 +203,10 @@ class Reply:
                 return turn
             except Exception as exc:
                 error = classify(exc)
+                if prefill and isinstance(error, APIError) and error.status == 400:
+                    error.hint = ("The API rejected the request; with a prefill this usually "
+                                  "means this model or setting (e.g. extended thinking) does "
+                                  "not accept an assistant prefill. Drop --prefill.")
                 delay = _retry_delay(error, attempt, opts)
                 if delay is None or turn.first_event_at is not None:
                     raise error from exc
@@ -312,8 +331,7 @@ class Reply:
     @property
     def text(self) -> str:
         """The answer's text across all turns (tool loops add text per turn)."""
-        prefill = self.options.prefill or ""
-        return prefill + "".join(t.text for t in self.turns)
+        return "".join(t.text for t in self.turns)
 
     @property
     def usage(self) -> Any:
@@ -409,6 +427,26 @@ class Conversation:
         self.replies.clear()
         self._carry.clear()
 
+    async def count_tokens(self, reply: Reply) -> int:
+        """Input tokens the reply's request would use (history included), without sending
+        it; the reply is withdrawn from the conversation."""
+        if reply in self.replies:
+            self.replies.remove(reply)
+        opts = reply.options
+        kwargs = opts.request(self.messages + self._opening_messages(reply.prompt))
+        kwargs.pop("max_tokens", None)
+        for name in ("temperature", "stream"):
+            kwargs.pop(name, None)
+        backend = _backend.resolve()
+        client = self._client(backend, opts)
+        try:
+            result = await client.messages.count_tokens(**kwargs)
+        except Exception as exc:
+            raise classify(exc) from exc
+        finally:
+            await self._release([client])
+        return int(result.input_tokens)
+
     def rewind(self, reply: Reply) -> None:
         """Forget `reply` and everything after it (to regenerate an answer)."""
         if reply not in self.replies:
@@ -451,9 +489,18 @@ class Conversation:
 
     # ---- clients
 
-    def _client(self, backend: _backend.Backend, opts: Options) -> Any:
+    def _client(self, backend: _backend.Backend, opts: Options, log: Any = None) -> Any:
         """An AsyncAnthropic for this loop: kept per loop when `keep_alive` (a kernel's
-        long-lived loop reuses its connections), else fresh and closed after the reply."""
+        long-lived loop reuses its connections), else fresh and closed after the reply.
+        With an event `log`, a fresh client whose transport taps the wire into it."""
+        if log is not None:
+            import httpx2
+
+            from .inspector import tapped_client
+
+            return tapped_client(log, api_key=backend.api_key, base_url=backend.base_url,
+                                 max_retries=0,
+                                 timeout=httpx2.Timeout(opts.read_timeout, connect=10.0))
         if self._user_client is not None:
             return self._user_client
         loop = asyncio.get_running_loop()

@@ -284,6 +284,7 @@ class Turn:
     first_token_at: float | None = None
     finished_at: float | None = None
     ended: bool = False  # message_stop seen
+    prefill: str = ""  # assistant prefill: the first text block continues it
     _by_index: dict[int, Block] = field(default_factory=dict, repr=False)
 
     # ---- applying events
@@ -320,6 +321,9 @@ class Turn:
         self._by_index[index] = block
         self.blocks.append(block)
         changes: list[Change] = [BlockStarted(block)]
+        if isinstance(block, TextBlock) and self.prefill:
+            block.text = self.prefill + block.text
+            self.prefill = ""
         if isinstance(block, TextBlock) and block.text:
             self._first_token(now)
             changes.append(BlockDelta(block, "text", block.text))

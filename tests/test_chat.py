@@ -61,7 +61,8 @@ def test_chat_two_turns_stop_regenerate_new_export(api: Any) -> None:
 
         api.enqueue(text_turn("slow " * 500, chunk=5).stream().with_delay(0.01))
         chat._on_action({"type": "send", "text": "slowly"})
-        await asyncio.to_thread(api.wait_for, lambda: chat.reply and chat.reply.text)
+        await asyncio.to_thread(api.wait_for, lambda: chat.reply and chat.reply.prompt == "slowly"
+                                and chat.reply.text)
         chat._on_action({"type": "stop"})
         await asyncio.sleep(0.05)
         await until_idle(chat)
