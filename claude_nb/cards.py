@@ -850,9 +850,12 @@ def error_card(error: Any) -> str:
 def retry_html(error: Any, attempt: int, of: int, delay: float) -> str:
     """A notice that a failed request will be retried."""
     info = _error_info(error)
-    text = (f"Retrying in {_seconds(delay)} (attempt {attempt} of {of}): "
+    countdown = _el("span", _esc(_seconds(delay)), class_="cnb-timer", data_running=True,
+                    data_until=f"{time.time() + delay:.3f}")
+    text = (f" (attempt {attempt} of {of}): "
             f"{_redact(info.title)}: {_redact(_short(info.message, 300))}")
-    return _el("div", _esc(text), class_="cnb-notice", role="status")
+    return _el("div", "Retrying in " + countdown + _esc(text), class_="cnb-notice",
+               role="status")
 
 
 def unknown_event_html(event_type: str, raw: Any) -> str:

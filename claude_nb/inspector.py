@@ -203,33 +203,53 @@ class FrameParser:
         lines, size = self._lines, self._size
         self._lines, self._size = [], 0
         raw = b"\n".join(lines).decode("utf-8", "replace") if self.keep_raw else None
-        event: bytes | None = None
-        data: list[bytes] = []
-        fields = 0
-        for line in lines:
-            if line[:1] == b":":
-                continue
-            fields += 1
-            name, _, value = line.partition(b":")
-            if value[:1] == b" ":
-                value = value[1:]
-            if name == b"event":
-                event = value
-            elif name == b"data":
-                data.append(value)
-        if not fields:
-            return Frame(COMMENT, None, None, size, raw)
-        described = None
-        if data:
-            try:
-                parsed = json.loads(b"\n".join(data))
-            except ValueError:  # bad JSON or bad UTF-8
-                parsed = None
-            name = event.decode("utf-8", "replace") if event is not None else None
-            described = _describe(parsed, name)
+        if len(lines) == 2 and lines[0][:7] == b"event: " and lines[1][:6] == b"data: ":
+            event, data = lines[0][7:], lines[1][6:]  # the API's shape: the fast path
+        else:
+            fields = _fields(lines)
+            if fields is None:
+                return Frame(COMMENT, None, None, size, raw)
+            event, data = fields
+        name = None if event is None else event.decode("utf-8", "replace")
+        described = None if data is None else _describe(_loads(data), name)
         if described is None:
             return Frame(MALFORMED, None, None, size, raw)
         return Frame(*described, size, raw)
+
+
+def _fields(lines: list[bytes]) -> tuple[bytes | None, bytes | None] | None:
+    """The `event` and joined `data` fields of a frame's lines; None for comments only."""
+    event: bytes | None = None
+    data: list[bytes] = []
+    fields = 0
+    for line in lines:
+        if line[:1] == b":":
+            continue
+        fields += 1
+        name, _, value = line.partition(b":")
+        if value[:1] == b" ":
+            value = value[1:]
+        if name == b"event":
+            event = value
+        elif name == b"data":
+            data.append(value)
+    if not fields:
+        return None
+    return event, b"\n".join(data) if data else None
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _loads(data: bytes) -> Any:
+    """What `json.loads` makes of `data`, or None when it is not JSON; at half the cost."""
+    try:
+        text = data.decode()
+        start = 0 if text[:1] == "{" else len(text) - len(text.lstrip(" \t\n\r"))
+        value, end = _DECODER.raw_decode(text, start)
+    except ValueError:  # bad UTF-8 or bad JSON
+        return None
+    return value if end == len(text) or not text[end:].strip(" \t\n\r") else None
 
 
 class _BodyParser:
@@ -249,11 +269,9 @@ class _BodyParser:
 
     def finish(self) -> list[Frame]:
         body = b"".join(self._parts)
-        try:
-            described = _describe(json.loads(body), None)
-        except ValueError:
-            described = None
-        kind, _, detail = described or (MALFORMED, None, None)
+        parsed = _loads(body)
+        described = _describe(parsed, None)
+        kind, _, detail = described or (MALFORMED if parsed is None else "body", None, None)
         if self.is_error:
             kind = "error"
         raw = body.decode("utf-8", "replace") if self.keep_raw else None

@@ -52,6 +52,7 @@ from ._md_tail import TAIL
 __all__ = ["Patch", "StreamingMarkdown", "render"]
 
 _MATH_BLOCKS = ("math_block", "math_block_label")
+_VERBATIM = frozenset({"fence", "code_block", *_MATH_BLOCKS})  # no math can open inside
 # Blocks that no following line can extend, and those a blank line ends for good (lists,
 # footnote definitions and indented code may resume after blank lines).
 _SELF_CLOSING = frozenset({"heading_open", "hr", "fence", *_MATH_BLOCKS})
@@ -178,19 +179,20 @@ def settled_length(src: str, next_char: str = "") -> int:
     tokens = MD.block.parse(src, MD, {}, []) or []
     blocks = [t for t in tokens if t.level == 0 and t.nesting >= 0 and t.map]
     lines = src.split("\n")
+    line_count = len(lines) - 1
     blank = [not line.strip(" \t") for line in lines]
-    last_blank = max((n for n, b in enumerate(blank[:-1]) if b), default=-1)
-    limit = len(blocks)
-    for n, block in enumerate(blocks):
-        start = block.map[0]
-        if block.type not in _MATH_BLOCKS and lines[start].lstrip(" \t").startswith("$$") and last_blank <= start:
-            limit = n  # its closing `$$` may still come
-            break
-    if limit == len(blocks) and blocks and _ended(blocks[-1], lines, blank, next_char):
+    # dollarmath looks for a closing `$$` until a blank line, also from inside list items
+    # and footnotes, so a `$$` after the last blank line may still open a math block.
+    verbatim = {n for b in blocks if b.type in _VERBATIM for n in range(*b.map)}
+    last_blank = max((n for n in range(line_count) if blank[n]), default=-1)
+    may_open_math = next(
+        (n for n in range(last_blank + 1, line_count) if "$$" in lines[n] and n not in verbatim), line_count
+    )
+    if blocks and may_open_math == line_count and _ended(blocks[-1], lines, blank, next_char):
         return len(src)
-    for j in range(min(limit, len(blocks) - 1), 0, -1):
+    for j in range(len(blocks) - 1, 0, -1):
         start = blocks[j].map[0]
-        if blank[start - 1] or blocks[j - 1].map[1] == start:
+        if start <= may_open_math and (blank[start - 1] or blocks[j - 1].map[1] == start):
             return sum(len(line) + 1 for line in lines[:start])
     return 0
 

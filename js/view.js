@@ -655,6 +655,11 @@ class View {
         this.timers.delete(t);
         continue;
       }
+      const until = Number.parseFloat(t.dataset.until ?? "");
+      if (Number.isFinite(until)) {  // a countdown (retry-after): seconds left, kernel clock
+        t.textContent = formatElapsed(Math.max(0, until - (now / 1000 + this.hub.clockOffset)));
+        continue;
+      }
       const t0 = Number.parseFloat(t.dataset.t0 ?? "");
       let elapsed;
       if (Number.isFinite(t0)) elapsed = now / 1000 + this.hub.clockOffset - t0;

@@ -728,7 +728,8 @@ def test_error_card_retry_and_unknown_event() -> None:
     assert "API overloaded (529)" in card and "Overloaded &lt;x&gt;" in card
     assert "req_1" in card and "cnb-error-hint" in card
     notice = retry_html(err, 2, 3, 4.0)
-    assert notice.startswith('<div class="cnb-notice" role="status">Retrying in 4.0 s (attempt 2')
+    assert notice.startswith('<div class="cnb-notice" role="status">Retrying in <span')
+    assert 'data-until="' in notice and ">4.0 s</span> (attempt 2" in notice
     assert "&lt;x&gt;" in notice
     unknown = unknown_event_html("future<event>", {"type": "future<event>", "x": 1})
     assert "Unknown event" in unknown and "future&lt;event&gt;" in unknown

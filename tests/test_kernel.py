@@ -110,3 +110,32 @@ def test_errors_are_one_line_and_fail_the_cell(api: Any, k: Any, name: str) -> N
     html = html_of(ex)
     assert "cnb-error" in html and "req_" in html
     assert SECRET not in html and SECRET not in str(ex.error)
+
+
+def test_json_magic_shows_a_tree_and_stores_data(api: Any, k: Any) -> None:
+    km, kc = k
+    api.enqueue(text_turn('{"rows": 3, "cols": ["a", "b"]}', chunk=4))
+    ex = run(kc, "%%claude --json -o data\ndescribe the table as JSON")
+    assert ex.error is None
+    assert "cnb-json-answer" in html_of(ex) and "cnb-jt" in html_of(ex)
+    assert run(kc, "print(data['cols'])").stream.strip() == "['a', 'b']"
+
+
+def test_events_magic_shows_the_timeline(api: Any, k: Any) -> None:
+    km, kc = k
+    api.enqueue(text_turn("timed answer", chunk=3))
+    html = html_of(run(kc, "%%claude --events\nhi"))
+    assert "timed answer" in html and "message_start" in html and "ping" in html
+    assert "TTFB" in html or "ttfb" in html.lower()
+
+
+def test_line_magic_and_options_errors(api: Any, k: Any) -> None:
+    km, kc = k
+    api.enqueue(text_turn("line answer"))
+    ex = run(kc, "%claude -m claude-haiku-4-5 a quick question")
+    assert ex.error is None and "line answer" in html_of(ex)
+    assert api.requests[-1].body["model"] == "claude-haiku-4-5"
+    ex = run(kc, "%%claude --max-tokens lots\nx")
+    assert ex.error is not None and len(ex.error["traceback"]) == 1
+    ex = run(kc, "%%claude --tools not_defined_anywhere\nx")
+    assert ex.error is not None and "not_defined_anywhere" in ex.error["traceback"][0]

@@ -5,6 +5,10 @@ Fixtures
 ``jupyter_server`` (session)  -> :class:`JupyterServer`: ``.url``, ``.root`` (notebook dir),
                                  ``.notebook(name, cells) -> str`` writes a notebook, returns
                                  its path relative to the root.
+``loopback`` (session)        -> the :class:`claude_nb.loopback.LoopbackServer` every kernel of
+                                 the Jupyter server talks to (``ANTHROPIC_BASE_URL`` and a test
+                                 key are in the server's environment, so kernels inherit them).
+``srv`` (function)            -> ``loopback`` with its queue and request log emptied.
 ``browser`` (session)         -> playwright ``Browser`` (Debian chromium, headless).
 ``lab`` / ``nb7`` (function)  -> :class:`NotebookUI` on a fresh page, for JupyterLab and
                                  Notebook 7; ``.open(path)``, ``.run_all()``, ``.wait_done()``,
@@ -52,6 +56,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+TEST_KEY = "sk-test-browser-0123456789"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 # Lab settings written into the isolated user-settings dir (shared by Lab and Notebook 7).
 SETTINGS = {
@@ -109,8 +114,12 @@ class JupyterServer:
             self.api("DELETE", f"/api/sessions/{session['id']}")
 
 
-def _isolated_env(base: Path) -> dict[str, str]:
+def _isolated_env(base: Path, api_url: str) -> dict[str, str]:
     env = dict(os.environ)
+    # kernels reach the Messages API stand-in in this pytest process, never the real API
+    env["ANTHROPIC_BASE_URL"] = api_url
+    env["ANTHROPIC_API_KEY"] = TEST_KEY
+    env.pop("CLAUDE_NB_BACKEND", None)
     for var, sub in [
         ("JUPYTER_CONFIG_DIR", "config"),
         ("JUPYTER_DATA_DIR", "data"),
@@ -141,11 +150,28 @@ def _isolated_env(base: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+def loopback() -> Iterator[Any]:
+    from claude_nb.loopback import LoopbackServer
+
+    with LoopbackServer() as server:
+        yield server
+
+
+@pytest.fixture
+def srv(loopback: Any) -> Any:
+    """The session's loopback server, emptied: no queued responses, no recorded requests."""
+    with loopback._changing():
+        loopback._queue.clear()
+        loopback.requests.clear()
+    return loopback
+
+
+@pytest.fixture(scope="session")
+def jupyter_server(tmp_path_factory: pytest.TempPathFactory, loopback: Any) -> Iterator[JupyterServer]:
     base = tmp_path_factory.mktemp("jupyter")
     root = base / "notebooks"
     root.mkdir()
-    env = _isolated_env(base)
+    env = _isolated_env(base, loopback.base_url)
     port = _free_port()
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
