@@ -591,11 +591,15 @@ Build = Callable[[Ask, "re.Match[str]"], "Response | None"]
 
 @dataclass(frozen=True)
 class Rule:
-    """`pattern` is searched in the last user text (case-insensitive); `tool` must be offered."""
+    """`pattern` is searched in the last user text (case-insensitive); `tool` must be offered.
+
+    `example` is a prompt that the rule answers (the tutorials use these; tests check them).
+    """
 
     name: str
     pattern: str
     build: Build
+    example: str
     tool: str | None = None
 
     def match(self, ask: Ask) -> Response | None:
@@ -605,71 +609,90 @@ class Rule:
         return self.build(ask, m) if m else None
 
 
-_SIM = r"\bsimulat\w*\b.*?"  # error rules need the word "simulate", so no one hits one by chance
+_SIM = r"\bsimulat\w*\b.*?"  # error rules need the word "simulate": no one hits one by chance
 
 ERROR_RULES: tuple[Rule, ...] = (
-    Rule("mid-stream overloaded error", _SIM + r"(overload|mid-?stream)", _midstream_overloaded),
-    Rule("HTTP 529 overloaded", _SIM + r"\b529\b", _http(529, "overloaded_error", "Overloaded")),
-    Rule("HTTP 429 then a successful retry", _SIM + r"(rate.?limit|\b429\b)", _RateLimit()),
+    Rule("mid-stream overloaded error", _SIM + r"(overload|mid-?stream)", _midstream_overloaded,
+         "Simulate an overloaded error in the middle of the answer."),
+    Rule("HTTP 529 overloaded", _SIM + r"\b529\b", _http(529, "overloaded_error", "Overloaded"),
+         "Simulate an HTTP 529."),
+    Rule("HTTP 429, then a successful retry", _SIM + r"(rate.?limit|\b429\b)", _RateLimit(),
+         "Simulate a rate limit."),
     Rule("HTTP 401", _SIM + r"(auth|\b401\b|bad key|invalid key)",
-         _http(401, "authentication_error", "invalid x-api-key")),
+         _http(401, "authentication_error", "invalid x-api-key"),
+         "Simulate an authentication error."),
     Rule("HTTP 400", _SIM + r"(invalid request|bad request|\b400\b)",
-         _http(400, "invalid_request_error", "messages.0.content: the request is invalid")),
+         _http(400, "invalid_request_error", "messages.0.content: the request is invalid"),
+         "Simulate an invalid request."),
     Rule("HTTP 500", _SIM + r"(server error|internal|\b500\b)",
-         _http(500, "api_error", "Internal server error")),
-    Rule("dropped connection", _SIM + r"(drop|connection|network)", _dropped),
-    Rule("stalled stream", _SIM + r"(stall|timeout|time out|hang)", _stalled),
+         _http(500, "api_error", "Internal server error"), "Simulate a server error."),
+    Rule("dropped connection", _SIM + r"(drop|connection|network)", _dropped,
+         "Simulate a dropped connection."),
+    Rule("stalled stream", _SIM + r"(stall|timeout|time out|hang)", _stalled,
+         "Simulate a stalled stream."),
 )
 
 TOOL_RULES: tuple[Rule, ...] = (
     Rule("calculator", r"calculat|\d\s*(?:[-+*/%^]|\*\*)\s*\d|sqrt|what is \d", _calculator,
-         tool="calculator"),
-    Rule("element lookup", r"[a-z]", _lookup, tool="lookup"),
+         "What is 17 * 23 + sqrt(144)?", tool="calculator"),
+    Rule("element lookup", r"[a-z]", _lookup,
+         "How heavy is a gold atom compared with a silver atom?", tool="lookup"),
 )
 
 RULES: tuple[Rule, ...] = (
     Rule("bias-variance table", r"bias.{0,3}variance", _text(BIAS_VARIANCE, thinking=(
         "(Scripted demo thinking.) A compact explanation with a table: define both terms, "
         "contrast underfitting and overfitting, give the error decomposition, end with a tiny "
-        "code example."))),
-    Rule("list comprehension", r"list comprehension", _text(COMPREHENSION)),
-    Rule("follow-up: as a for loop", r"for.?loop", _text(FOR_LOOP)),
-    Rule("hedgehog names", r"hedgehog", _text(HEDGEHOG)),
-    Rule("count to ten", r"count.*\b(ten|10)\b", _text(COUNT)),
-    Rule("prime check", r"\bprime\b|\bwhat about \d+", _prime),
-    Rule("long story (for Stop)", r"long story|lighthouse", _text(STORY)),
-    Rule("capital city", r"capital of ([a-z]+)", _capital),
-    Rule("greeting", r"^\s*(hello|hi|hey)\b|what can you do", _text(GREETING)),
+        "code example.")), "Explain the bias–variance trade-off with a small table."),
+    Rule("list comprehension", r"list comprehension", _text(COMPREHENSION),
+         "What is a Python list comprehension? Show one example."),
+    Rule("follow-up: as a for loop", r"for.?loop", _text(FOR_LOOP),
+         "Now rewrite that example as a for loop."),
+    Rule("hedgehog names", r"hedgehog", _text(HEDGEHOG), "Give three names for a pet hedgehog."),
+    Rule("count to ten", r"count.*\b(ten|10)\b", _text(COUNT), "Count from one to ten in words."),
+    Rule("prime check", r"\bprime\b|\bwhat about \d+", _prime,
+         "Is 1001 a prime number? Think it through."),
+    Rule("long story (for Stop)", r"long story|lighthouse", _text(STORY),
+         "Tell me a long story about a lighthouse keeper."),
+    Rule("capital city", r"capital of ([a-z]+)", _capital, "What is the capital of France?"),
+    Rule("greeting", r"^\s*(hello|hi|hey)\b|what can you do", _text(GREETING),
+         "Hello! What can you do?"),
 )
 
 
 class DemoScript:
-    """The demo's `auto_reply`: request JSON in, a paced scripted response out."""
+    """The demo's `auto_reply`: request JSON in, a paced scripted response out.
+
+    Holds the little state the demo has (which requests were already rate limited once), so
+    each server gets its own.
+    """
 
     def __init__(self) -> None:
-        self.errors = tuple(Rule(r.name, r.pattern, _RateLimit()) if isinstance(r.build, _RateLimit)
-                            else r for r in ERROR_RULES)  # own retry memory per server
+        self.error_rules = tuple(
+            Rule(r.name, r.pattern, _RateLimit(), r.example, r.tool)
+            if isinstance(r.build, _RateLimit) else r for r in ERROR_RULES)
 
     def __call__(self, request: Mapping[str, Any]) -> Response:
-        return paced(self.respond(read_request(request)))
+        return paced(self.respond(read_request(request))[1])
 
-    def respond(self, ask: Ask) -> Response:
+    def respond(self, ask: Ask) -> tuple[str, Response]:
+        """(name of the rule that answered, its response)."""
         if ask.results:
-            return after_tools(ask)
-        for rule in self.errors:
+            return "after tool results", after_tools(ask)
+        for rule in self.error_rules:
             if (found := rule.match(ask)) is not None:
-                return found
+                return rule.name, found
         for rule in TOOL_RULES:
             if (found := rule.match(ask)) is not None:
-                return found
+                return rule.name, found
         if ask.tools and (found := _by_name(ask)) is not None:
-            return found
+            return "tool named in the prompt", found
         if ask.web_search:
-            return web_search(ask)
+            return "web search", web_search(ask)
         for rule in RULES:
             if (found := rule.match(ask)) is not None:
-                return found
-        return fallback(ask)
+                return rule.name, found
+        return "fallback", fallback(ask)
 
 
 _default = DemoScript()
@@ -682,4 +705,3 @@ def demo_reply(request: Mapping[str, Any]) -> Response:
 
 def make_demo_server() -> LoopbackServer:
     return LoopbackServer(auto_reply=DemoScript())
-

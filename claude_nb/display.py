@@ -17,6 +17,7 @@ from IPython.display import display
 
 from . import cards, jsontree
 from .errors import ClaudeNBError
+from .events import ToolStatus
 from .presenter import Presenter
 from .session import Conversation, Reply
 from .view import LiveView
@@ -93,7 +94,9 @@ async def stream_live(reply: Reply, *, insert_cells: bool = False) -> None:
     handle = display(view, display_id=True)
     presenter = Presenter(view.push, demo=False).attach(reply)
     view.on_action(_actions(reply, view))
-    watch = asyncio.get_running_loop().call_later(HELLO_GRACE, _maybe_interrupt_only, view, reply)
+    loop = asyncio.get_running_loop()
+    watch = loop.call_later(HELLO_GRACE, _maybe_interrupt_only, view, reply)
+    reply.subscribe(lambda e: _approval_needs_a_frontend(e, view, reply, loop))
     try:
         with interrupt_stops(reply):
             await reply.run()
@@ -103,6 +106,17 @@ async def stream_live(reply: Reply, *, insert_cells: bool = False) -> None:
         if handle is not None:
             handle.update(static_bundle(reply), raw=True)
         view.close()
+
+
+def _approval_needs_a_frontend(event: Any, view: LiveView, reply: Reply,
+                               loop: asyncio.AbstractEventLoop) -> None:
+    """A `confirm=True` tool waits for Approve/Deny; with no frontend that can click
+    (headless runs), deny it after the grace period instead of hanging."""
+    if isinstance(event, ToolStatus) and event.status == "awaiting_approval":
+        def deny_if_unreachable() -> None:
+            if not view.heard_from_frontend:
+                reply.approve(event.block.id, False)
+        loop.call_later(HELLO_GRACE, deny_if_unreachable)
 
 
 def _maybe_interrupt_only(view: LiveView, reply: Reply) -> None:

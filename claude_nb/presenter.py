@@ -124,7 +124,8 @@ class Presenter:
     def _on_tool_status(self, event: ToolStatus) -> None:
         block = event.block
         self.sink({"op": "final", "id": self._id(block),
-                   "html": cards.tool_card_html(block, event.status, event.outcome)})
+                   "html": cards.tool_card_html(block, event.status, event.outcome,
+                                                started_at=event.started_at)})
 
     def _on_retrying(self, event: Retrying) -> None:
         self.sink({"op": "block", "id": f"{self.prefix}retry{event.attempt}", "kind": "notice",

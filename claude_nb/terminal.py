@@ -29,6 +29,8 @@ def stream_to_terminal(reply: Reply, out: TextIO | None = None) -> None:
     try:
         for event in reply:
             _print_event(event, out)
+            if isinstance(event, ToolStatus) and event.status == "awaiting_approval":
+                reply.approve(event.block.id, _ask(event, out))
     finally:
         out.write("\n")
         out.flush()
@@ -56,6 +58,16 @@ def _print_event(event: Any, out: TextIO) -> None:
             _write(out, f"  {err.hint}\n")
     elif isinstance(event, Stopped):
         _write(out, "\n\n■ stopped — the partial answer is kept in the conversation.\n")
+
+
+def _ask(event: ToolStatus, out: TextIO) -> bool:
+    """Approve a `confirm=True` tool at the prompt; anything but yes denies."""
+    args = _safe(json.dumps(event.block.input, ensure_ascii=False))
+    _write(out, f"\nRun tool {event.block.name}({args})? [y/N] ")
+    try:
+        return input().strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
 
 
 def _short(content: Any, limit: int = 300) -> str:

@@ -139,3 +139,18 @@ def test_line_magic_and_options_errors(api: Any, k: Any) -> None:
     assert ex.error is not None and len(ex.error["traceback"]) == 1
     ex = run(kc, "%%claude --tools not_defined_anywhere\nx")
     assert ex.error is not None and "not_defined_anywhere" in ex.error["traceback"][0]
+
+
+def test_confirm_tool_is_denied_when_no_frontend_can_click(api: Any, k: Any) -> None:
+    km, kc = k
+    run(kc, "from claude_nb import tool\n"
+            "@tool(confirm=True)\n"
+            "def drop_table(name: str) -> str:\n"
+            "    '''Drop a table.'''\n"
+            "    raise SystemExit('must not run')\n")
+    api.enqueue(Turn([ToolUse("drop_table", {"name": "users"})], stop_reason="tool_use"),
+                text_turn("Understood, not dropped."))
+    ex = run(kc, "%%claude --tools drop_table\nclean up")
+    assert ex.error is None and "Understood" in html_of(ex)
+    result = api.requests[-1].body["messages"][-1]["content"][0]
+    assert result["is_error"] is True and "denied" in result["content"]

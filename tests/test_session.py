@@ -246,3 +246,37 @@ def test_sync_iteration_ctrl_c_stops_and_reraises(api: Any) -> None:
             pass
     assert reply.status == "stopped" and reply.stop_reason_user == "interrupt" and reply.text
     assert api.wait_disconnect(5).events_after_disconnect == 0
+
+
+def test_confirm_tools_wait_for_approval(api: Any) -> None:
+    from claude_nb.tools import tool
+
+    calls: list[str] = []
+
+    @tool(confirm=True)
+    def delete_rows(table: str) -> str:
+        """Delete all rows of a table.
+
+        Args:
+            table: the table name
+        """
+        calls.append(table)
+        return f"deleted {table}"
+
+    api.enqueue(Turn_with_tool("delete_rows", {"table": "users"}), text_turn("denied, ok"),
+                Turn_with_tool("delete_rows", {"table": "logs"}), text_turn("done"))
+    conv = Conversation(tools=[delete_rows])
+    for answer in (False, True):
+        reply = conv.send("clean up")
+        reply.subscribe(lambda e: reply.approve(e.block.id, answer)
+                        if isinstance(e, ToolStatus) and e.status == "awaiting_approval"
+                        else None)
+        reply.wait()
+    assert calls == ["logs"]
+    first_result = api.requests[1].body["messages"][-1]["content"][0]
+    assert first_result["is_error"] is True and "denied" in first_result["content"]
+    valid(api)
+
+
+def Turn_with_tool(name: str, args: dict[str, Any]) -> Any:
+    return ScriptTurn([ToolUse(name, args)], stop_reason="tool_use")
