@@ -306,6 +306,9 @@ def _cite_html(source: Source) -> str:
 
 
 def _replace_marks(fragment: str, cites: Citations) -> str:
+    if _MARK_OPEN not in fragment and _MARK_CLOSE not in fragment:
+        return fragment  # no citation marks: skip the per-tag regex callbacks
+
     def one(match: re.Match[str]) -> str:
         if match.group(1) is not None:  # a tag: drop marks that landed in an attribute
             return match.group(1).translate(_STRIP_MARKS)
@@ -1036,6 +1039,8 @@ def _code_lines(tokens: Sequence[Any], lines: Sequence[str]) -> tuple[set[int], 
 
 def _defang_inline(line: str) -> str:
     """Escape `<`, `&` and `![` outside single-line code spans."""
+    if "<" not in line and "&" not in line and "![" not in line:
+        return line  # the loop below would copy every character unchanged
     spans_ok = "|" not in line  # GFM tables split cells before code spans: no exemptions
     out: list[str] = []
     i, n = 0, len(line)

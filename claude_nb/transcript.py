@@ -28,6 +28,18 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return getattr(obj, name, default)
 
 
+def _grow(obj: Any, name: str, text: str) -> None:
+    """`obj.<name> += text` without copying the whole string on every delta (quadratic: 1.4 s
+    of memcpy for a 500 KB answer in 20-char deltas). With the attribute emptied first the
+    local is the only reference, so CPython extends the string in place."""
+    value = getattr(obj, name)
+    setattr(obj, name, "")
+    try:
+        value += text
+    finally:
+        setattr(obj, name, value)
+
+
 def _plain(obj: Any) -> Any:
     """A JSON-able copy of an SDK object (used once per block start, never per delta)."""
     if obj is None or isinstance(obj, (str, int, float, bool)):
@@ -355,7 +367,7 @@ class Turn:
 
     def _delta_text(self, block: TextBlock, delta: Any, now: float) -> list[Change]:
         text = _get(delta, "text", "") or ""
-        block.text += text
+        _grow(block, "text", text)
         self._first_token(now)
         return [BlockDelta(block, "text", text)]
 
@@ -366,7 +378,7 @@ class Turn:
 
     def _delta_thinking(self, block: ThinkingBlock, delta: Any, now: float) -> list[Change]:
         text = _get(delta, "thinking", "") or ""
-        block.thinking += text
+        _grow(block, "thinking", text)
         self._first_token(now)
         return [BlockDelta(block, "thinking", text)]
 
@@ -376,7 +388,7 @@ class Turn:
 
     def _delta_json(self, block: ToolUseBlock, delta: Any, now: float) -> list[Change]:
         text = _get(delta, "partial_json", "") or ""
-        block.input_json += text
+        _grow(block, "input_json", text)
         self._first_token(now)
         return [BlockDelta(block, "input_json", text)]
 

@@ -109,9 +109,15 @@ class LiveView(anywidget.AnyWidget):  # type: ignore[misc]
         if op == "block" and isinstance(bid, str):
             self._blocks[bid] = {"kind": msg["kind"], "html": msg["html"], "md": None, "json": None}
         elif op == "md" and block is not None:
-            old = block["md"] or {"committed": "", "tail": ""}
-            committed = old["committed"] if msg.get("replace") is None else msg["replace"]
-            block["md"] = {"committed": committed + msg["commit"], "tail": msg["tail"]}
+            committed = block["md"]["committed"] if block["md"] is not None else ""
+            # Drop the old dict first (a snapshot may still hold it): then `committed` is
+            # usually the string's only reference and grows in place, instead of copying all
+            # committed HTML on every op (quadratic in a long answer's update count).
+            block["md"] = None
+            if msg.get("replace") is not None:
+                committed = msg["replace"]
+            committed += msg["commit"]
+            block["md"] = {"committed": committed, "tail": msg["tail"]}
         elif op == "json" and block is not None:
             block["json"] = (block["json"] or "") + msg["text"]
         elif op == "final" and block is not None:
