@@ -5,10 +5,13 @@
 Three measurements, each tapped vs untapped in the same run, runs alternated, medians:
 
 1. loopback: the real SDK (`messages.create(stream=True)`, every event iterated) against the
-   in-process loopback server over TCP. Wall time; the server shares the GIL, as in tests.
+   in-process loopback server over TCP. Wall time (the server shares the GIL, as in tests)
+   and the client thread's CPU time.
 2. in memory: the same body served by an `httpx2.MockTransport` in 4 KB chunks, so only
-   the client's CPU is measured (SDK parsing + pydantic vs SDK + tap).
-3. parser only: `FrameParser` fed the body in 4 KB chunks, per frame.
+   the client's work is measured (SDK parsing + pydantic vs SDK + tap): the worst case,
+   as a real answer of this size takes minutes to arrive.
+3. parser: `FrameParser.cut` over the body in 4 KB chunks (what the tap does while the
+   body streams) and `decode` of every frame (done when the log is read), per frame.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import anthropic  # noqa: E402
 import httpx2  # noqa: E402
 
-from claude_nb.inspector import EventLog, FrameParser, tapped_client  # noqa: E402
+from claude_nb.inspector import EventLog, FrameParser, decode, tapped_client  # noqa: E402
 from claude_nb.loopback import LoopbackServer, text_turn  # noqa: E402
 
 ANSWER_BYTES = 200_000
@@ -60,22 +63,25 @@ async def consume(client: Any) -> int:
     return n
 
 
-def timed(make: Callable[[], Awaitable[int]]) -> float:
-    start = time.perf_counter()
+def timed(make: Callable[[], Awaitable[int]]) -> tuple[float, float]:
+    """(wall, CPU) seconds; CPU of this thread only: the client's, not the server's."""
+    wall, cpu = time.perf_counter(), time.thread_time()
     asyncio.run(make())  # type: ignore[arg-type]
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.thread_time() - cpu
 
 
 def compare(label: str, plain: Callable[[], Any], tapped: Callable[[], Any], runs: int) -> None:
     timed(plain), timed(tapped)  # warm up
-    a: list[float] = []
-    b: list[float] = []
+    a: list[tuple[float, float]] = []
+    b: list[tuple[float, float]] = []
     for _ in range(runs):
         a.append(timed(plain))
         b.append(timed(tapped))
-    pa, pb = statistics.median(a), statistics.median(b)
-    print(f"{label:<11} untapped {pa * 1000:8.1f} ms   tapped {pb * 1000:8.1f} ms   "
-          f"ratio {pb / pa:.3f}  (+{(pb - pa) * 1000:.1f} ms, medians of {runs})")
+    for i, what in enumerate(("wall", "CPU")):
+        pa = statistics.median(x[i] for x in a)
+        pb = statistics.median(x[i] for x in b)
+        print(f"{label:<10} {what:<4} untapped {pa * 1000:7.1f} ms   tapped {pb * 1000:7.1f} ms"
+              f"   ratio {pb / pa:.2f}  ({(pb - pa) * 1000:+.1f} ms, medians of {runs})")
 
 
 def main(quick: bool = False) -> None:
@@ -113,16 +119,19 @@ def main(quick: bool = False) -> None:
                 http_client=anthropic.DefaultAsyncHttpxClient(transport=mock()), **mkw)),
             lambda: consume(tapped_client(EventLog(), transport=mock(), **mkw)), runs)
 
-    best = float("inf")
+    cut_best = decode_best = float("inf")
     for _ in range(runs):
         parser = FrameParser()
         start = time.perf_counter()
-        n = sum(len(parser.feed(body[i:i + CHUNK])) for i in range(0, len(body), CHUNK))
-        best = min(best, time.perf_counter() - start)
-    assert n == frames
-    print(f"parser only {best * 1000:8.1f} ms for {frames} frames: "
-          f"{best / frames * 1e6:.2f} µs/frame, {len(body) / best / 1e6:.0f} MB/s")
-
+        cuts = [c for i in range(0, len(body), CHUNK) for c in parser.cut(body[i:i + CHUNK])]
+        middle = time.perf_counter()
+        decoded = [decode(c) for c in cuts]
+        cut_best = min(cut_best, middle - start)
+        decode_best = min(decode_best, time.perf_counter() - middle)
+    assert len(decoded) == frames
+    for what, best in (("cut", cut_best), ("decode", decode_best)):
+        print(f"parser     {what:<6} {best * 1000:7.1f} ms for {frames} frames: "
+              f"{best / frames * 1e6:.2f} µs/frame, {len(body) / best / 1e6:.0f} MB/s")
 
 if __name__ == "__main__":
     main(quick="--quick" in sys.argv)

@@ -2,9 +2,11 @@
 
 The SDK drops `ping` frames and turns `event: error` into an exception, so the inspector
 watches the bytes themselves: `TapTransport` wraps the httpx2 transport the SDK talks
-through, passes every request and every response byte on unchanged, and feeds a copy of
-each `text/event-stream` body to an incremental SSE parser (`FrameParser`, `feed()` /
-`finish()`, no I/O) that writes one `EventRecord` per frame into an `EventLog`.
+through, passes every request and every response byte on unchanged, and hands a copy of
+each `text/event-stream` body to an incremental SSE parser (`FrameParser`: `cut()` /
+`cut_end()` find frames, `decode()` reads one; no I/O). An `EventLog` gets one
+`EventRecord` per frame, one per non-stream body (an HTTP error), and one `Exchange` per
+HTTP request (retries and tool-loop turns each add one).
 
     log = EventLog()
     client = tapped_client(log, api_key=..., base_url=..., max_retries=0)
@@ -19,9 +21,11 @@ was handed to the transport (`EventLog.request_sent_at`, t = 0; it includes conn
   reports; the first complete frame's time is reported separately as `first_event_ms`.
 - `EventRecord.t`: the chunk that completed the frame arrived.
 
-A body chunk reaches the SDK before the tap parses it (timestamps are taken on arrival), so
-the tap adds no buffering and no latency; a chunk the consumer never asked past (it stopped,
-or the SDK raised on `event: error`) is parsed when the body is closed.
+Cost: a body chunk reaches the SDK before the tap looks at it (its time is taken on
+arrival), so the tap adds no buffering and no latency; while the body streams the tap only
+cuts frames out of it, and their JSON is decoded when the log is read. A chunk the consumer
+never asked past (it stopped, or the SDK raised on `event: error`) is cut when the body is
+closed; a small error body the SDK closes unread (before a retry) is read by the tap.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from __future__ import annotations
 import json
 import socket
 import sys
+import threading
 import time
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -41,8 +46,8 @@ import httpx2
 
 from .sanitize import escape
 
-__all__ = ["EventRecord", "Exchange", "EventLog", "FrameParser", "Frame", "TapTransport",
-           "tapped_client", "tapped_http_client"]
+__all__ = ["EventRecord", "Exchange", "EventLog", "FrameParser", "Frame", "Cut", "decode",
+           "TapTransport", "tapped_client", "tapped_http_client"]
 
 MALFORMED = "malformed"
 COMMENT = "comment"
@@ -61,7 +66,7 @@ KNOWN_TYPES = frozenset({
 
 # ------------------------------------------------------------ values
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventRecord:
     """One frame of a stream (or the whole body of a non-stream response).
 
@@ -102,9 +107,11 @@ class Exchange:
     request_id: str | None = None
     content_type: str | None = None
     bytes: int = 0
+    note: str | None = None  # what the tap could not do (an unknown content-encoding...)
 
 
-class Frame(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Frame:
     """What `FrameParser` makes of one frame; the tap adds the time."""
 
     type: str
@@ -131,6 +138,39 @@ def _describe(data: Any, event: str | None) -> tuple[str, int | None, str | None
     return kind, index, sub if isinstance(sub, str) else None
 
 
+class Cut(NamedTuple):
+    """A frame cut out of the body, not decoded yet: its lines, without their line ends.
+
+    `complete` is False for what the end of the body left without a closing blank line.
+    """
+
+    lines: list[bytes]
+    size: int
+    complete: bool = True
+
+
+def decode(cut: Cut, keep_raw: bool = False) -> Frame:
+    """What a frame says: its type, content block index, delta or error type."""
+    lines, size = cut.lines, cut.size
+    raw = b"\n".join(lines).decode("utf-8", "replace") if keep_raw else None
+    if not cut.complete:
+        return Frame(MALFORMED, None, None, size, raw)
+    event: bytes | None
+    data: bytes | None
+    if len(lines) == 2 and lines[0][:7] == b"event: " and lines[1][:6] == b"data: ":
+        event, data = lines[0][7:], lines[1][6:]  # the API's shape: the fast path
+    else:
+        fields = _fields(lines)
+        if fields is None:
+            return Frame(COMMENT, None, None, size, raw)
+        event, data = fields
+    name = None if event is None else event.decode("utf-8", "replace")
+    described = None if data is None else _describe(_loads(data), name)
+    if described is None:
+        return Frame(MALFORMED, None, None, size, raw)
+    return Frame(*described, size, raw)
+
+
 class FrameParser:
     """Server-sent events, fed in arbitrary chunks, out as `Frame`s.
 
@@ -140,6 +180,9 @@ class FrameParser:
     `finish()` what the end of the body leaves (a frame cut off without its blank line is
     malformed). Sizes add up to the bytes fed (blank lines between frames count towards the
     next frame) and do not depend on how the body was cut into chunks.
+
+    Each is two steps: `cut()` / `cut_end()` find the frames (cheap: what the tap does
+    while the body streams) and `decode()` reads one (JSON: done when the log is read).
     """
 
     def __init__(self, keep_raw: bool = False) -> None:
@@ -152,6 +195,12 @@ class FrameParser:
         self._crlf = False  # the last line seen ended in "\r\n"
 
     def feed(self, data: bytes) -> list[Frame]:
+        return [decode(cut, self.keep_raw) for cut in self.cut(data)]
+
+    def finish(self) -> list[Frame]:
+        return [decode(cut, self.keep_raw) for cut in self.cut_end()]
+
+    def cut(self, data: bytes) -> list[Cut]:
         if self._after_cr and data:  # settle the guess made when the last chunk ended in "\r"
             self._after_cr = False
             self._crlf = data[:1] == b"\n"
@@ -165,14 +214,18 @@ class FrameParser:
         if self._partial:
             data = b"".join((*self._partial, data))
             self._partial.clear()
+        if not self._lines and data[-2:] == b"\n\n" and b"\r" not in data:
+            blocks = data.split(b"\n\n")
+            if not blocks[-1]:
+                return self._cut_blocks(blocks)
         lines = data.splitlines(keepends=True)
         if lines[-1][-1:] not in (b"\n", b"\r"):
             self._partial.append(lines.pop())
-        cut = len(lines) - 1 if data[-1:] == b"\r" else -1  # a "\r" ends the chunk
-        frames = []
+        last = len(lines) - 1 if data[-1:] == b"\r" else -1  # a "\r" ends the chunk
+        cuts = []
         for i, line in enumerate(lines):
             size = len(line)
-            if i == cut:
+            if i == last:
                 # Its "\n" may come next: count that "\n" now when the lines so far ended
                 # in "\r\n", so sizes do not depend on where the chunks were cut.
                 self._after_cr, self._guessed_lf = True, self._crlf
@@ -184,37 +237,33 @@ class FrameParser:
             if content:
                 self._lines.append(content)
             elif self._lines:
-                frames.append(self._dispatch())
-        return frames
+                cuts.append(self._take())
+        return cuts
 
-    def finish(self) -> list[Frame]:
-        """The end of the body: a frame without its closing blank line is malformed."""
+    def _cut_blocks(self, blocks: list[bytes]) -> list[Cut]:
+        """The common case: whole frames ending in "\\n\\n", no "\\r", none pending."""
+        self._crlf = False
+        cuts = []
+        for block in blocks[:-1]:
+            self._size += len(block) + 2
+            self._lines += [line for line in block.split(b"\n") if line]
+            if self._lines:
+                cuts.append(self._take())
+        return cuts
+
+    def cut_end(self) -> list[Cut]:
+        """The end of the body: a frame without its closing blank line is incomplete."""
         rest = b"".join(self._partial)
         self._partial.clear()
         if rest.strip():
             self._lines.append(rest)
         self._size += len(rest)
-        if not self._lines:
-            return []
-        frame = self._dispatch()
-        return [frame._replace(type=MALFORMED, index=None, delta=None)]
+        return [self._take()._replace(complete=False)] if self._lines else []
 
-    def _dispatch(self) -> Frame:
-        lines, size = self._lines, self._size
+    def _take(self) -> Cut:
+        cut = Cut(self._lines, self._size)
         self._lines, self._size = [], 0
-        raw = b"\n".join(lines).decode("utf-8", "replace") if self.keep_raw else None
-        if len(lines) == 2 and lines[0][:7] == b"event: " and lines[1][:6] == b"data: ":
-            event, data = lines[0][7:], lines[1][6:]  # the API's shape: the fast path
-        else:
-            fields = _fields(lines)
-            if fields is None:
-                return Frame(COMMENT, None, None, size, raw)
-            event, data = fields
-        name = None if event is None else event.decode("utf-8", "replace")
-        described = None if data is None else _describe(_loads(data), name)
-        if described is None:
-            return Frame(MALFORMED, None, None, size, raw)
-        return Frame(*described, size, raw)
+        return cut
 
 
 def _fields(lines: list[bytes]) -> tuple[bytes | None, bytes | None] | None:
@@ -260,14 +309,14 @@ class _BodyParser:
         self._parts: list[bytes] = []
         self._kept = self._size = 0
 
-    def feed(self, data: bytes) -> list[Frame]:
+    def cut(self, data: bytes) -> list[Cut | Frame]:
         self._size += len(data)
         if self._kept < _BODY_CAP:
             self._parts.append(data)
             self._kept += len(data)
         return []
 
-    def finish(self) -> list[Frame]:
+    def cut_end(self) -> list[Cut | Frame]:
         body = b"".join(self._parts)
         parsed = _loads(body)
         described = _describe(parsed, None)
@@ -326,6 +375,16 @@ def _fmt(value: float | int | str | None, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
+def _exchange_summary(e: Exchange, events: int) -> dict[str, Any]:
+    def since(t: float | None) -> float | None:
+        return None if t is None else _ms(t - e.sent)
+
+    return {"method": e.method, "path": e.path, "status": e.status, "request_id": e.request_id,
+            "sent_ms": _ms(e.sent), "headers_ms": since(e.headers),
+            "ttfb_ms": since(e.first_byte), "duration_ms": since(e.ended), "end": e.end,
+            "bytes": e.bytes, "note": e.note, "events": events}
+
+
 _ROW_CLASS = {"error": "cnb-ev-error", MALFORMED: "cnb-ev-malformed", "ping": "cnb-ev-quiet",
               COMMENT: "cnb-ev-quiet"}
 
@@ -344,19 +403,49 @@ CSS = """
 _HEAD = ("#", "t ms", "gap ms", "type", "index", "delta", "size")
 
 
-@dataclass
 class EventLog:
     """The wire timeline of one or more requests: `records` in arrival order, `exchanges`.
 
     Iterating, `len()` and indexing go over the records. `request_sent_at` is the
     `time.monotonic()` of the first request (t = 0); `status` and `request_id` are those of
-    the latest exchange.
+    the latest exchange. While a body streams the tap only cuts it into frames; they are
+    decoded into records when the log is read (from any thread), so streaming stays cheap.
     """
 
-    keep_raw: bool = False
-    records: list[EventRecord] = field(default_factory=list)
-    exchanges: list[Exchange] = field(default_factory=list)
-    request_sent_at: float | None = None
+    def __init__(self, keep_raw: bool = False, *, records: Iterable[EventRecord] = (),
+                 exchanges: Iterable[Exchange] = (),
+                 request_sent_at: float | None = None) -> None:
+        self.keep_raw = keep_raw
+        self.exchanges: list[Exchange] = list(exchanges)
+        self.request_sent_at = request_sent_at
+        self._records: list[EventRecord] = list(records)
+        self._pending: list[tuple[float, int, Cut | Frame]] = []  # appended by the tap
+        self._lock = threading.Lock()
+
+    @property
+    def records(self) -> list[EventRecord]:
+        if self._pending:
+            with self._lock:
+                batch = self._pending[:len(self._pending)]
+                del self._pending[:len(batch)]
+                keep = self.keep_raw
+                for t, n, cut in batch:
+                    f = cut if isinstance(cut, Frame) else decode(cut, keep)
+                    self._records.append(
+                        EventRecord(t, f.type, f.index, f.delta, f.size, f.raw, n))
+        return self._records
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EventLog):
+            return NotImplemented
+        return (self.keep_raw, self.request_sent_at, self.exchanges, self.records) == (
+            other.keep_raw, other.request_sent_at, other.exchanges, other.records)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"EventLog({len(self)} records, {len(self.exchanges)} exchanges, "
+                f"status={self.status}, keep_raw={self.keep_raw})")
 
     def __len__(self) -> int:
         return len(self.records)
@@ -381,11 +470,11 @@ class EventLog:
 
     # ---- numbers
 
-    def gaps(self) -> list[float | None]:
+    def gaps(self, records: list[EventRecord] | None = None) -> list[float | None]:
         """Seconds since the previous record of the same exchange (None for its first)."""
         last: dict[int, float] = {}
         out: list[float | None] = []
-        for r in self.records:
+        for r in self.records if records is None else records:
             prev = last.get(r.request)
             out.append(None if prev is None else r.t - prev)
             last[r.request] = r.t
@@ -402,7 +491,7 @@ class EventLog:
         counts: dict[str, int] = {}
         for r in records:
             counts[r.type] = counts.get(r.type, 0) + 1
-        gaps = sorted(g for g in self.gaps() if g is not None)
+        gaps = sorted(g for g in self.gaps(records) if g is not None)
         first_bytes = [e.first_byte for e in exchanges if e.first_byte is not None]
         moments = [r.t for r in records[-1:]] + [
             t for e in exchanges for t in (e.sent, e.headers, e.first_byte, e.ended)
@@ -424,18 +513,9 @@ class EventLog:
                 "max": _ms(gaps[-1]) if gaps else None,
             },
             "bytes": sum(e.bytes for e in exchanges),
-            "per_request": [self._exchange_summary(i, e) for i, e in enumerate(exchanges)],
+            "per_request": [_exchange_summary(e, sum(r.request == i for r in records))
+                            for i, e in enumerate(exchanges)],
         }
-
-    def _exchange_summary(self, number: int, e: Exchange) -> dict[str, Any]:
-        def since(t: float | None) -> float | None:
-            return None if t is None else _ms(t - e.sent)
-
-        return {"method": e.method, "path": e.path, "status": e.status,
-                "request_id": e.request_id, "sent_ms": _ms(e.sent),
-                "headers_ms": since(e.headers), "ttfb_ms": since(e.first_byte),
-                "duration_ms": since(e.ended), "end": e.end, "bytes": e.bytes,
-                "events": sum(r.request == number for r in self.records)}
 
     # ---- JSON lines
 
@@ -474,7 +554,9 @@ class EventLog:
         several = len(self.exchanges) > 1
         rows: list[tuple[str, Any]] = []
         announced = 0
-        for i, (r, gap) in enumerate(zip(list(self.records), self.gaps())):
+        records = list(self.records)
+        gaps = self.gaps(records)
+        for i, (r, gap) in enumerate(zip(records, gaps, strict=True)):
             while several and announced <= r.request:
                 rows.append(("request", (announced, self.exchanges[announced])))
                 announced += 1
@@ -513,6 +595,7 @@ class EventLog:
             f"gaps p50 {_fmt(gap['p50'], ' ms')} · p95 {_fmt(gap['p95'], ' ms')} · "
             f"max {_fmt(gap['max'], ' ms')}",
             " · ".join(f"{kind} {n}" for kind, n in s["counts"].items()),
+            *(f"request {n + 1}: {e.note}" for n, e in enumerate(self.exchanges) if e.note),
         ]
 
     def html(self, style: bool = True) -> str:
@@ -553,7 +636,7 @@ class EventLog:
 
         def line(cells: tuple[str, ...]) -> str:
             return "  ".join(c.rjust(w) if n in (0, 1, 2, 4, 6) else c.ljust(w)
-                             for n, (c, w) in enumerate(zip(cells, widths))).rstrip()
+                             for n, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
         def render(row: tuple[str, Any]) -> str:
             kind, value = row
@@ -583,8 +666,9 @@ class _Recorder:
             else _BodyParser(response.status_code >= 400, log.keep_raw))
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
         self.inflate = _Inflate(encoding) if encoding in ("gzip", "deflate") else None
-        self.broken: str | None = None if encoding in ("identity", "gzip", "deflate", "") \
-            else f"content-encoding {encoding} not decoded"
+        self.broken: str | None = None
+        if encoding not in ("identity", "gzip", "deflate", ""):
+            self.broken = self.exchange.note = f"content-encoding {encoding} not decoded"
         length = response.headers.get("content-length", "")
         self.drain = (not self.sse and response.status_code >= 400 and length.isdigit()
                       and int(length) <= _DRAIN_BYTES)
@@ -598,32 +682,34 @@ class _Recorder:
         self.exchange.bytes += len(chunk)
 
     def take(self, chunk: bytes, now: float) -> None:
-        self._guarded(lambda: self.parser.feed(
-            self.inflate.decode(chunk) if self.inflate else chunk), now)
+        if self.broken is None:
+            self._record(self._cut, chunk, now)
 
     def end(self, now: float, how: str) -> None:
         if self.exchange.end is not None:
             return
         inflate = self.inflate
         if inflate is not None:
-            self._guarded(lambda: self.parser.feed(inflate.flush()), now)
-        self._guarded(self.parser.finish, now)
+            self._record(lambda _: self.parser.cut(inflate.flush()), b"", now)
+        self._record(lambda _: self.parser.cut_end(), b"", now)
         self.exchange.ended, self.exchange.end = self._t(now), how
 
-    def _guarded(self, step: Callable[[], list[Frame]], now: float) -> None:
+    def _cut(self, chunk: bytes) -> Sequence[Cut | Frame]:
+        return self.parser.cut(self.inflate.decode(chunk) if self.inflate else chunk)
+
+    def _record(self, step: Callable[[bytes], Sequence[Cut | Frame]], data: bytes,
+                now: float) -> None:
         """The tap must never break the stream it watches: a failure stops only the tap."""
         if self.broken is not None:
             return
         try:
-            frames = step()
-        except Exception as exc:  # noqa: BLE001 - reported in the log, not raised
-            self.broken = f"tap failed: {type(exc).__name__}: {exc}"
-            frames = [Frame(MALFORMED, None, None, 0, self.broken)]
-        t = self._t(now)
-        keep = self.log.keep_raw
-        self.log.records.extend(
-            EventRecord(t, f.type, f.index, f.delta, f.size, f.raw if keep else None,
-                        self.number) for f in frames)
+            cuts = step(data)
+        except Exception as exc:  # noted in the log, not raised
+            self.broken = self.exchange.note = f"tap failed: {type(exc).__name__}: {exc}"
+            return
+        if cuts:
+            t, number = self._t(now), self.number
+            self.log._pending.extend([(t, number, cut) for cut in cuts])
 
 
 class _TapStream(httpx2.AsyncByteStream):
@@ -656,10 +742,12 @@ class _TapStream(httpx2.AsyncByteStream):
             recorder.end(time.monotonic(), how)
 
     async def aclose(self) -> None:
-        if not self._started and self._recorder.drain:
-            await self._drain()
-        self._recorder.end(time.monotonic(), "closed")
-        await self._inner.aclose()
+        try:
+            if not self._started and self._recorder.drain:
+                await self._drain()
+        finally:
+            self._recorder.end(time.monotonic(), "closed")
+            await self._inner.aclose()
 
     async def _drain(self) -> None:
         """Read a small error body the consumer closes unread, within a short deadline."""
@@ -670,7 +758,7 @@ class _TapStream(httpx2.AsyncByteStream):
                     now = time.monotonic()
                     self._recorder.arrived(chunk, now)
                     self._recorder.take(chunk, now)
-            except Exception:  # noqa: BLE001 - the body was being thrown away anyway
+            except Exception:  # the body was being thrown away anyway
                 pass
 
 

@@ -77,7 +77,11 @@ class Reply:
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(event)` for every event, on the loop that runs the reply."""
         self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+        return unsubscribe
 
     def _emit(self, event: Event) -> None:
         for listener in list(self._listeners):
@@ -152,6 +156,9 @@ class Reply:
         self._finish_history(base, pending)
         await self.conversation._release(self._clients_used)
         self._emit(Finished(self.status))
+        # Nothing follows Finished: let go of listeners, so a reply kept in the history does
+        # not keep its closed view, presenter and their HTML alive (one per turn).
+        self._listeners.clear()
         self._done.set()
         return self
 
@@ -373,6 +380,24 @@ class Reply:
         return f"<Reply {self.status} turns={len(self.turns)} chars={len(self.text)}>"
 
 
+_ssl_lock = threading.Lock()
+_ssl_cache: dict[tuple[str, str], Any] = {}
+
+
+def _ssl_context() -> Any:
+    """One TLS context per process (per SSL_CERT_FILE / SSL_CERT_DIR): building one loads the
+    CA bundle, 0.1-0.4 s, which a fresh client per reply would otherwise pay every time."""
+    import os
+
+    import httpx2
+
+    key = (os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
+    with _ssl_lock:
+        if key not in _ssl_cache:
+            _ssl_cache[key] = httpx2.create_ssl_context()
+        return _ssl_cache[key]
+
+
 def _retry_delay(error: ClaudeNBError, attempt: int, opts: Options) -> float | None:
     """Seconds to wait before retrying, or None when not retrying (capped retry-after)."""
     if attempt >= opts.max_retries:
@@ -511,9 +536,10 @@ class Conversation:
         import anthropic
         import httpx2
 
+        timeout = httpx2.Timeout(opts.read_timeout, connect=10.0)
         client = anthropic.AsyncAnthropic(
-            api_key=backend.api_key, base_url=backend.base_url, max_retries=0,
-            timeout=httpx2.Timeout(opts.read_timeout, connect=10.0))
+            api_key=backend.api_key, base_url=backend.base_url, max_retries=0, timeout=timeout,
+            http_client=anthropic.DefaultAsyncHttpxClient(verify=_ssl_context(), timeout=timeout))
         if self.keep_alive:
             self._clients[loop] = (key, client)
         return client

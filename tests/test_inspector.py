@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+from dataclasses import astuple
 from typing import Any
 
 import anthropic
@@ -13,13 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_nb.inspector import (
-    EventLog, EventRecord, Exchange, FrameParser, TapTransport, tapped_client,
-    tapped_http_client,
-)
-from claude_nb.loopback import (
-    BAD_JSON, Stream, http_error, http_error_file, text_turn, transcript, transcript_names,
-)
+from claude_nb.inspector import (EventLog, EventRecord, Exchange, FrameParser, TapTransport,
+                                 tapped_client, tapped_http_client)
+from claude_nb.loopback import (BAD_JSON, Stream, http_error, http_error_file, text_turn,
+                                transcript, transcript_names)
 from support import TRANSCRIPTS, sse_events
 
 REQUEST: dict[str, Any] = {"model": "claude-loopback", "max_tokens": 64,
@@ -158,6 +156,24 @@ def test_tiny_chunks_parse_like_whole_frames(server: Any) -> None:
     assert [(r.type, r.index, r.delta, r.size) for r in tiny] == strip
 
 
+def test_the_log_can_be_read_while_the_body_streams(server: Any) -> None:
+    server.enqueue(text_turn("one two three four five", chunk=4).stream().with_delay(0.01))
+    log = EventLog()
+    seen: list[list[str]] = []
+
+    async def main() -> None:
+        client = tapped_client(log, api_key="sk-test", base_url=server.base_url, max_retries=0)
+        async with client:
+            stream = await client.messages.create(stream=True, **REQUEST)
+            async for _ in stream:
+                seen.append(await asyncio.to_thread(lambda: log.types))  # another thread
+
+    asyncio.run(main())
+    final = log.types
+    assert len(seen) > 3 and all(final[:len(s)] == s for s in seen)  # prefixes of the end
+    assert 0 < len(seen[-1]) < len(final)  # read while the body was still coming
+
+
 def test_non_streaming_response_is_one_record(server: Any) -> None:
     server.enqueue(text_turn("hello"))
     log = EventLog()
@@ -198,9 +214,9 @@ def _mock(chunks: list[bytes], headers: dict[str, str]) -> httpx2.MockTransport:
 
 def _fetch(transport: httpx2.AsyncBaseTransport, log: EventLog) -> list[bytes]:
     async def main() -> list[bytes]:
-        async with tapped_http_client(log, transport=transport) as client:
-            async with client.stream("POST", "https://api.test/v1/messages") as response:
-                return [chunk async for chunk in response.aiter_raw()]
+        async with tapped_http_client(log, transport=transport) as client, \
+                client.stream("POST", "https://api.test/v1/messages") as response:
+            return [chunk async for chunk in response.aiter_raw()]
 
     return asyncio.run(main())
 
@@ -222,6 +238,15 @@ def test_gzip_body_is_inflated_for_the_tap_only() -> None:
                                                      "content-encoding": "gzip"}), log)
     assert b"".join(got) == packed
     assert log.types == [e["type"] for e in sse_events("text")]
+
+
+def test_an_unknown_content_encoding_is_noted_not_parsed() -> None:
+    log = EventLog()
+    got = _fetch(_mock([b"\x00\x01"], {"content-type": "text/event-stream",
+                                         "content-encoding": "br"}), log)
+    assert got == [b"\x00\x01"] and len(log) == 0
+    assert log.exchanges[0].note == "content-encoding br not decoded"
+    assert "content-encoding br not decoded" in log.text()
 
 
 def test_tapped_http_client_mirrors_the_sdk_default() -> None:
@@ -254,7 +279,7 @@ def test_tap_transport_defaults_to_an_sdk_like_transport() -> None:
 def _parse(chunks: list[bytes]) -> list[tuple[Any, ...]]:
     parser = FrameParser(keep_raw=True)
     frames = [f for chunk in chunks for f in parser.feed(chunk)] + parser.finish()
-    return [tuple(f) for f in frames]
+    return [astuple(f) for f in frames]
 
 
 MULTILINE = (b'event: content_block_delta\ndata: {"type":"content_block_delta",\n'
@@ -284,8 +309,23 @@ def _bodies() -> st.SearchStrategy[bytes]:
 @given(body=_bodies(), cuts=st.lists(st.integers(min_value=0, max_value=20_000), max_size=40))
 def test_any_chunking_parses_identically(body: bytes, cuts: list[int]) -> None:
     points = sorted({c % (len(body) + 1) for c in cuts})
-    chunks = [body[a:b] for a, b in zip([0, *points], [*points, len(body)])]
+    chunks = [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
     assert _parse(chunks) == _parse([body])
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
+def test_every_split_into_two_chunks_parses_identically(ending: bytes) -> None:
+    body = ((TRANSCRIPTS / "text.sse").read_bytes() + MULTILINE + ODD).replace(b"\n", ending)
+    whole = _parse([body])
+    for k in range(len(body) + 1):
+        assert _parse([body[:k], body[k:]]) == whole, k
+
+
+def test_mixed_line_endings_keep_the_byte_count() -> None:
+    body = b'event: ping\r\ndata: {"type":"ping"}\r\n\r' + b'event: ping\ndata: {"type":"ping"}\n\n'
+    for k in range(len(body) + 1):
+        frames = _parse([body[:k], body[k:]])
+        assert [f[0] for f in frames] == ["ping", "ping"] and sum(f[3] for f in frames) == len(body)
 
 
 @pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
