@@ -87,19 +87,21 @@ def _highlighted(code: str, lang: str) -> str | None:
 
 
 def code_html(code: str, lang: str, *, highlighted: bool) -> str:
-    """A code block the front end can decorate: the wrapper carries the language label
-    (`data-lang`) and the copyable text is exactly `code`'s textContent."""
+    """`<pre class="highlight" data-lang=…><code class="language-…">`: the front end wraps
+    each `<pre>` in its copy/insert tools (js/view.js), `data-lang` is the label to show,
+    the copyable text is the `<code>` element's textContent; `highlight` scopes the
+    pygments class CSS that Jupyter front ends and nbconvert already ship."""
     body = _highlighted(code, lang) if highlighted and lang else None
     if body is None:
         body = escapeHtml(code)
     label = f' data-lang="{escapeHtml(lang[:40])}"' if lang else ""
     css = f' class="language-{lang}"' if _CSS_LANG.fullmatch(lang) else ""
-    return f'<div class="cnb-code highlight"{label}><pre><code{css}>{body}</code></pre></div>\n'
+    return f'<pre class="highlight"{label}><code{css}>{body}</code></pre>\n'
 
 
 def _fence_noting_closure(state: StateBlock, startLine: int, endLine: int, silent: bool) -> bool:
-    """The stock fence rule, plus `meta["closed"]` so the tail can leave open fences
-    unhighlighted (markdown-it does not record whether the closing fence was seen)."""
+    """The stock fence rule, plus `meta["closed"]`: a stream commits a top-level fence as
+    soon as its closing line arrives (markdown-it does not record whether it was seen)."""
     if not fence(state, startLine, endLine, silent):
         return False
     if not silent:
@@ -115,11 +117,15 @@ def _fence_noting_closure(state: StateBlock, startLine: int, endLine: int, silen
     return True
 
 
+def fence_lang(info: str) -> str:
+    """The language named by a fence's raw info string (its first word)."""
+    words = unescapeAll(info).split(maxsplit=1)
+    return words[0] if words else ""
+
+
 def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
     token = tokens[idx]
-    info = unescapeAll(token.info).strip()
-    lang = info.split(maxsplit=1)[0] if info else ""
-    return code_html(token.content, lang, highlighted=TAIL not in env or token.meta.get("closed", False))
+    return code_html(token.content, fence_lang(token.info), highlighted=TAIL not in env)  # once, on commit
 
 
 def _render_code_block(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:

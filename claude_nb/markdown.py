@@ -16,25 +16,32 @@ The dialect: CommonMark plus tables, strikethrough, task lists, footnotes (`[^x]
   `<div class="cnb-math-block">` hold the escaped TeX source, readable as is in static
   output; a front end may typeset their text with a bundled, non-trusting renderer.
 
-Code fences become `<div class="cnb-code highlight" data-lang="py"><pre><code
-class="language-py">…</code></pre></div>` with pygments class-based spans; the copyable
+Code fences become `<pre class="highlight" data-lang="py"><code
+class="language-py">…</code></pre>` with pygments class-based spans; the copyable
 text is the `<code>` element's textContent.
 
 Streaming (`StreamingMarkdown`) commits top-level blocks that can no longer change and
-re-renders only the open tail, so an update costs about the same at 200 KB as at 2 KB.
+re-renders only the open tail, so an update costs about the same at 200 KB as at 2 KB
+(one top-level block stays open until it ends: a single huge list is re-parsed whole).
 After `finish()`, `.html == render(full_text)` byte for byte. The rules that make this
-true (design.md §5):
+true (design.md §5; each one has a test that fails without it):
 
-1. Block boundaries are decided on complete lines only.
+1. Block boundaries are decided on complete lines, plus one fact about the partial line:
+   after a blank line, a line starting with a letter can only begin a new paragraph.
 2. A boundary before a block is safe when the line before it is blank or the previous
    block ends exactly there (a reference definition's title may still continue).
-3. No block starting with `$$` is committed while its closing `$$` could still arrive
-   (dollarmath stops looking at a blank line, so a blank line after it settles it).
-4. The parser env (references, footnote ids) is carried into every later parse; when a
+3. The last complete block is settled when no later line can extend it: a closed fence,
+   heading, rule or `$$` block (unless it is one line with a `|`: a delimiter row would
+   make it a table header), or a paragraph, table or quote followed by a blank line.
+4. Nothing is committed past a line holding `$$` (outside code and math) until a blank
+   line follows it: dollarmath looks for the closing `$$` up to the next blank line, from
+   list items and footnotes too (`allow_blank_lines=False` makes that bound exist).
+5. The parser env (references, footnote ids) is carried into every later parse; when a
    committed chunk defines a reference label that earlier committed text mentions, all
    committed HTML is re-rendered and sent as `Patch.replace` (rare, explicit).
-5. Footnote refs always match (`always_match_refs`), so a definition arriving later never
-   changes committed text; the footnote footer lives in the tail and never renumbers.
+6. Footnote refs always match (`always_match_refs`), so a definition arriving later never
+   changes committed text, and a definition never resets a number already given; the
+   footnote footer lives in the tail and never renumbers.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from typing import Any
 from markdown_it.common.utils import MD_TRIM_RE
 from markdown_it.token import Token
 
-from ._md_engine import FOOTNOTE_DEFS, MD, new_env, render_footnotes, render_tokens
+from ._md_engine import FOOTNOTE_DEFS, MD, code_html, fence_lang, new_env, render_footnotes, render_tokens
 from ._md_tail import TAIL
 
 __all__ = ["Patch", "StreamingMarkdown", "render"]
@@ -58,6 +65,8 @@ _VERBATIM = frozenset({"fence", "code_block", *_MATH_BLOCKS})  # no math can ope
 _SELF_CLOSING = frozenset({"heading_open", "hr", "fence", *_MATH_BLOCKS})
 _ENDED_BY_BLANK = _SELF_CLOSING | {"paragraph_open", "table_open", "blockquote_open"}
 _NEWLINES = re.compile(r"\r\n?")
+# An unindented fence opening; with a `|` a delimiter row could make the line a table.
+_FENCE_OPENING = re.compile(r"(?P<marker>`{3,}|~{3,})(?P<info>[^\n|]*)\n")
 
 
 def render(text: str) -> str:
@@ -89,19 +98,20 @@ class StreamingMarkdown:
     def __init__(self) -> None:
         self._env: dict[str, Any] = new_env()
         self._chunks: list[str] = []  # committed source, in block-aligned pieces
-        self._folded: list[str] = []  # the same, case- and whitespace-folded
         self._committed_html: list[str] = []
         self._open = ""  # the uncommitted source; always starts at a line start
         self._held_cr = False  # a trailing "\r" may be the first half of "\r\n"
         self._tail = ""
         self._finished = False
+        self._fence: _OpenFence | None = None  # set while `_open` is one unclosed fence
 
     @property
     def html(self) -> str:
-        """Committed HTML plus the current tail."""
+        """Committed HTML plus the current tail (after `finish()`: `render(all text)`)."""
         return "".join(self._committed_html) + self._tail
 
     def feed(self, delta: str) -> Patch:
+        """Add `delta`; cheap enough to call per SDK text delta, however small."""
         if self._finished:
             raise RuntimeError("StreamingMarkdown.feed() after finish()")
         text = self._normalize(delta)
@@ -140,36 +150,78 @@ class StreamingMarkdown:
 
     def _commit_settled(self) -> tuple[str, str | None]:
         complete = self._open.rfind("\n") + 1
-        cut = settled_length(self._open[:complete], self._open[complete : complete + 1])
-        if not cut:
-            return "", None
-        chunk, self._open = self._open[:cut], self._open[cut:]
-        return self._commit(chunk)
+        if self._fence is not None and not self._fence.closes(self._open, complete):
+            return "", None  # still inside one open code fence: nothing can settle
+        cut = _settled_length(self._open[:complete], self._open[complete : complete + 1])
+        commit, replace = ("", None)
+        if cut:
+            chunk, self._open = self._open[:cut], self._open[cut:]
+            commit, replace = self._commit(chunk)
+        self._fence = _OpenFence.at_start_of(self._open[: complete - cut])
+        return commit, replace
 
     def _commit(self, chunk: str) -> tuple[str, str | None]:
         """Parse `chunk` for good into the carried env; returns (commit, replace)."""
         known = set(self._env["references"])
         html = render_tokens(MD.parse(chunk, self._env), self._env)
         new_labels = set(self._env["references"]) - known
-        mentioned = any(label in folded for label in new_labels for folded in self._folded)
+        earlier = _fold("".join(self._chunks)) if new_labels else ""
         self._chunks.append(chunk)
-        self._folded.append(_fold(chunk))
-        if not mentioned:
+        if not any(label in earlier for label in new_labels):
             self._committed_html.append(html)
             return html, None
         source = "".join(self._chunks)
         self._env = new_env()
         html = render_tokens(MD.parse(source, self._env), self._env)
-        self._chunks, self._folded, self._committed_html = [source], ["".join(self._folded)], [html]
+        self._chunks, self._committed_html = [source], [html]
         return "", html
 
     def _render_tail(self) -> str:
+        if self._fence is not None:  # the common big tail: skip the parse
+            code = self._open[self._open.index("\n") + 1 :]
+            partial = code.rfind("\n") + 1
+            if not code[partial:].strip(self._fence.marker + " \t"):
+                code = code[:partial]  # maybe the closing fence, being typed
+            return code_html(code, self._fence.lang, highlighted=False) + render_footnotes(self._env, live=True)
         env = _fork(self._env)
         html = render_tokens(MD.parse(self._open, env), env) if self._open else ""
         return html + render_footnotes(env, live=True)
 
 
-def settled_length(src: str, next_char: str = "") -> int:
+@dataclass
+class _OpenFence:
+    """The uncommitted text is one top-level code fence still waiting for its closing line.
+
+    Then no block can settle and the tail is that fence, so both are had without parsing:
+    per update only the new lines are searched for a closing fence. Recognising fewer
+    fences than markdown-it does only costs the fast path, never correctness: this state
+    commits nothing.
+    """
+
+    marker: str
+    closing: re.Pattern[str]
+    lang: str
+    scanned: int
+
+    @classmethod
+    def at_start_of(cls, src: str) -> _OpenFence | None:
+        """The open fence that `src` (complete lines) consists of, if it is one."""
+        opening = _FENCE_OPENING.match(src)
+        if opening is None or (opening["marker"][0] == "`" and "`" in opening["info"]):
+            return None
+        marker = opening["marker"]
+        closing = re.compile(rf"^ {{0,3}}{re.escape(marker[0])}{{{len(marker)},}}[ \t]*$", re.M)
+        fence = cls(marker[0], closing, fence_lang(opening["info"]), opening.end())
+        return None if fence.closes(src, len(src)) else fence
+
+    def closes(self, src: str, end: int) -> bool:
+        """Whether a closing fence line lies in `src[self.scanned:end]`; remembers the scan."""
+        found = self.closing.search(src, self.scanned, end) is not None
+        self.scanned = end
+        return found
+
+
+def _settled_length(src: str, next_char: str = "") -> int:
     """How many leading characters of `src` (complete lines only) form blocks that no
     later text can change; always 0 or the offset of a line start.
 

@@ -10,6 +10,9 @@ Everything the model (or a web page, or a tool) produced reaches HTML through on
 - `data_image_src(mime, data)`: a checked `data:` URL for an image a tool returned.
 - `defuse_tex_links(text)`: TeX `\\href` / `\\url` with a dangerous target made inert
   (`clean` applies it; `cards` applies it to text before escaping).
+- `defang_autolinks(text)`: plain text that a front end autolinks (JupyterLab turns
+  `scheme://…` and `data:…` in stream / error output into live links, `javascript://`
+  included): other schemes than http(s) get a zero-width space so they stay text.
 
 What `clean` guarantees (tests/test_sanitize.py checks it against tests/xss_payloads.txt):
 
@@ -52,8 +55,8 @@ from urllib.parse import urlsplit
 
 import nh3
 
-__all__ = ["escape", "clean", "safe_url", "data_image_src", "defuse_tex_links", "TAGS",
-           "DATA_ATTRIBUTES", "ID_PREFIX"]
+__all__ = ["escape", "clean", "safe_url", "data_image_src", "defuse_tex_links",
+           "defang_autolinks", "TAGS", "DATA_ATTRIBUTES", "ID_PREFIX"]
 
 ID_PREFIX = "cnb-"
 
@@ -164,6 +167,22 @@ def defuse_tex_links(text: str, *, markup: bool = True) -> str:
     if "\\href" not in text and "\\url" not in text:
         return text
     return (_TEX_LINK if markup else _TEX_LINK_TEXT).sub(_defuse_tex_link, text)
+
+
+# What JupyterLab's text autolinker (rendermime `webLinkRegex`) starts a link at.
+_AUTOLINK_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*(?=://)|data(?=:\S)", re.I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def defang_autolinks(text: str) -> str:
+    """Plain text for an output a front end autolinks: a zero-width space after every URL
+    scheme except http(s) (`javascript\u200b://…`, `data\u200b:…`), so no live link
+    with another scheme can come of it; control characters (ANSI escapes) are dropped."""
+    def one(match: re.Match[str]) -> str:
+        scheme = match.group(0)
+        return scheme if scheme.lower() in ("http", "https") else scheme + "\u200b"
+
+    return _AUTOLINK_SCHEME.sub(one, _CONTROL.sub("", text))
 
 
 def _local_link(match: re.Match[str]) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from claude_nb.sanitize import (
-    ID_PREFIX, clean, data_image_src, defuse_tex_links, escape, safe_url,
+    ID_PREFIX, clean, data_image_src, defang_autolinks, defuse_tex_links, escape, safe_url,
 )
 
 CORPUS = Path(__file__).with_name("xss_payloads.txt")
@@ -342,3 +342,22 @@ def test_audit_allows_our_data_images_only_when_asked() -> None:
     img = f'<img class="cnb-output-image" src="data:image/png;base64,{PNG}" alt="x">'
     assert audit(img, allow_data_img=True) == []
     assert audit(img) != []
+
+
+# ---------------------------------------------------------------- text a front end autolinks
+
+# JupyterLab 4.6 rendermime `webLinkRegex` (stream and error output become links with it).
+_LAB_AUTOLINK = re.compile(
+    r"(?:[a-zA-Z][a-zA-Z0-9+.\-]{2,40}://|data:|www\.)[^\s\x00-\x20\x7f-\x9f\"]{2,}"
+    r"[^\s\x00-\x20\x7f-\x9f\"'(){}\[\],:;.!?]")
+
+
+def test_defang_autolinks_leaves_no_live_link_but_http() -> None:
+    for payload in PAYLOADS:
+        for m in _LAB_AUTOLINK.finditer(defang_autolinks(payload)):
+            assert re.match(r"(https?://|www\.)", m.group(0), re.I), (payload, m.group(0))
+    assert defang_autolinks("see https://ok.example/a and http://b.example") == (
+        "see https://ok.example/a and http://b.example")
+    assert defang_autolinks("javascript://%0aalert%281%29") == "javascript\u200b://%0aalert%281%29"
+    assert defang_autolinks("metadata: x, \x1b[31mred") == "metadata: x, [31mred"
+    assert "\u200b" in defang_autolinks("DATA:text/html,x")
