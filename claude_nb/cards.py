@@ -76,8 +76,8 @@ from .transcript import (
 __all__ = [
     "block_html", "live_block_html", "kind_of", "tool_card_html", "tool_result_html",
     "tool_result_text", "tool_status_html", "footer_html", "error_html", "error_card",
-    "retry_html", "unknown_event_html", "turn_html", "turn_markdown", "turn_plain",
-    "reply_html", "reply_markdown", "reply_plain", "reply_footer_html", "history_html",
+    "retry_html", "empty_notice_html", "unknown_event_html", "turn_html", "turn_markdown",
+    "turn_plain", "reply_html", "reply_markdown", "reply_plain", "reply_footer_html", "history_html",
     "history_markdown", "user_html",
     "history_plain", "static_style", "wrap_static", "Citations", "Source", "ToolView",
     "Totals", "STATUS_LABELS", "STOP_WORDS",
@@ -97,6 +97,8 @@ STOP_WORDS: dict[str, str] = {
     "interrupted": "interrupted", "truncated": "truncated (no message_stop)",
     "error": "ended by error",
 }
+
+EMPTY_ANSWER = "The answer was empty; it is not kept in the conversation."
 
 # A server tool's input key worth showing beside its name.
 _HINT_KEYS = {"web_search": "query", "web_fetch": "url"}
@@ -861,6 +863,11 @@ def retry_html(error: Any, attempt: int, of: int, delay: float) -> str:
                role="status")
 
 
+def empty_notice_html() -> str:
+    """Said when an answer arrived without any content (no block, or only empty text)."""
+    return _el("div", _esc(EMPTY_ANSWER), class_="cnb-notice cnb-empty", role="status")
+
+
 def unknown_event_html(event_type: str, raw: Any) -> str:
     """A neutral card for a stream event type this version does not know."""
     return _card("cnb-unknown", _title("Unknown event") + _sub(str(event_type)), _json_pre(raw))
@@ -908,13 +915,21 @@ class _Doc:
             t.finished_at is not None for t in self.turns)
         return _Ctx(tools=self.tools or {}, results=results, ended=ended)
 
+    @property
+    def answered_empty(self) -> bool:
+        """An answer that ended normally with nothing to show (callers check the blocks)."""
+        return bool(self.turns) and self.error is None and not self.stopped
+
     def footer_flags(self) -> dict[str, Any]:
         return {"demo": self.demo, "stopped": self.stopped, "failed": self.error is not None}
 
 
 def _doc_html(doc: _Doc, standalone: bool) -> str:
     parts = [static_style()] if standalone else []
-    parts += _render_blocks(doc.turns, doc.ctx(), _text_run_html, _HTML)
+    blocks = _render_blocks(doc.turns, doc.ctx(), _text_run_html, _HTML)
+    parts += blocks
+    if not blocks and doc.answered_empty:
+        parts.append(empty_notice_html())
     if doc.error is not None:
         parts.append(error_card(doc.error))
     if doc.footer:
@@ -976,7 +991,7 @@ def history_html(conversation: Any) -> str:
     parts = []
     for reply in conversation.replies:
         parts.append(user_html(reply.prompt))
-        parts.append(reply_html(reply))
+        parts.append(reply_html(reply, demo=bool(getattr(reply.backend, "demo", False))))
     return wrap_static("".join(parts))
 
 
@@ -1177,6 +1192,8 @@ _MARKDOWN: dict[type[Block], _Renderer] = {
 
 def _doc_markdown(doc: _Doc) -> str:
     parts = _render_blocks(doc.turns, doc.ctx(), _text_run_md, _MARKDOWN)
+    if not parts and doc.answered_empty:
+        parts.append("*" + _md_escape(EMPTY_ANSWER) + "*")
     if doc.error is not None:
         info = _error_info(doc.error)
         line = f"**{_md_escape(_redact(info.title))}:** {_md_escape(_redact(info.message))}"
@@ -1256,6 +1273,8 @@ _PLAIN: dict[type[Block], _Renderer] = {
 
 def _doc_plain(doc: _Doc) -> str:
     parts = _render_blocks(doc.turns, doc.ctx(), _text_run_plain, _PLAIN)
+    if not parts and doc.answered_empty:
+        parts.append(EMPTY_ANSWER)
     if doc.error is not None:
         info = _error_info(doc.error)
         parts.append(f"Error: {_redact(info.title)}: {_redact(info.message)}"

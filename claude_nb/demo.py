@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .loopback import (
-    LoopbackServer, Pause, Response, ServerToolUse, Text, Thinking, ToolUse, Turn,
+    LoopbackServer, Pause, Response, ServerToolUse, Stream, Text, Thinking, ToolUse, Turn,
     WebSearchResult, estimate_tokens, http_error,
 )
 from .loopback.script import Block
+from .loopback.sse import parse_frame
 
 __all__ = ["make_demo_server", "demo_reply", "DemoScript", "DEMO_MODEL", "DEMO_LABEL",
            "RULES", "ERROR_RULES", "TOOL_RULES"]
@@ -46,8 +47,7 @@ KEY_HOWTO = (
     "To talk to Claude, set a key and run the cell again (no restart needed):\n\n"
     "- `export ANTHROPIC_API_KEY=sk-ant-...` before starting Jupyter, or\n"
     "- `claude_nb.set_api_key()` in a cell (a password prompt; the key is not saved in the "
-    "notebook), or\n"
-    "- the key field of the `Chat` widget.\n")
+    "notebook).\n")
 
 
 # ---------------------------------------------------------------- the request, read once
@@ -138,9 +138,12 @@ def answer(ask: Ask, markdown: str, thinking: str | None = None) -> Turn:
     return _turn(ask, [Text(f"{DEMO_LABEL}\n\n{markdown.strip()}\n")], thinking=thinking)
 
 
-def paced(response: Response) -> Response:
+def paced(response: Response, delay: float = DELAY) -> Response:
+    """Turns become streams with `delay` between events; a scripted Stream gets `delay` too."""
     if isinstance(response, Turn):
-        return response.stream().with_delay(DELAY)
+        return response.stream().with_delay(delay)
+    if isinstance(response, Stream):
+        return response.with_delay(delay)
     return response
 
 
@@ -157,13 +160,12 @@ _GENERIC_THINKING = ("(Scripted demo thinking, not a model's.) The request enabl
 # ---------------------------------------------------------------- errors on request
 
 def _midstream_overloaded(ask: Ask, m: re.Match[str]) -> Response:
-    text = (f"{DEMO_LABEL}\n\nThis answer starts normally, streams a few words, and then the "
+    text = (f"{DEMO_LABEL}\n\nThis answer starts normally and streams a few words. Then the "
             "server reports that it is overloaded, in the middle of the stream, as the API "
-            "sometimes does. Everything up to here stays visible and ")
-    turn = _turn(ask, [Text(text + "is kept in the history.")])
-    events = turn.events()
-    return turn.stream().with_delay(DELAY).error_after(len(events) - 4, "overloaded_error",
-                                                        "Overloaded")
+            "sometimes does. What arrived before the error stays visible")
+    stream = _turn(ask, [Text(text)]).stream()
+    # cut after the last text delta: no content_block_stop, message_delta or message_stop
+    return stream.error_after(len(stream.frames) - 3, "overloaded_error", "Overloaded")
 
 
 def _http(status: int, kind: str, message: str,
@@ -177,8 +179,8 @@ def _http(status: int, kind: str, message: str,
 def _dropped(ask: Ask, m: re.Match[str]) -> Response:
     text = (f"{DEMO_LABEL}\n\nThis answer streams for a moment, then the connection drops "
             "without a proper end, as a flaky network would do it. The text so far is kept")
-    stream = _turn(ask, [Text(text + ", and the cell says what happened.")]).stream()
-    return stream.with_delay(DELAY).drop_after(len(stream.frames) - 4)
+    stream = _turn(ask, [Text(text)]).stream()
+    return stream.drop_after(len(stream.frames) - 3)
 
 
 def _stalled(ask: Ask, m: re.Match[str]) -> Response:
@@ -186,8 +188,19 @@ def _stalled(ask: Ask, m: re.Match[str]) -> Response:
             "With a read timeout shorter than that (`%config Claude.read_timeout = 2`, or "
             "`Conversation(read_timeout=2)`) the client gives up and says the stream stalled; "
             "otherwise press Stop, or just wait.")
-    stream = _turn(ask, [Text(text)]).stream().with_delay(DELAY)
-    return stream.insert_after(6, Pause(15.0))
+    stream = _turn(ask, [Text(text)]).stream()
+    return stream.insert_after(_frames_until(stream, "15 seconds …"), Pause(15.0))
+
+
+def _frames_until(stream: Stream, marker: str) -> int:
+    """How many frames it takes until the streamed text contains `marker`."""
+    text = ""
+    for count, raw in enumerate(stream.frames, 1):
+        data = parse_frame(raw)[1] or {}
+        text += (data.get("delta") or {}).get("text", "") if isinstance(data, dict) else ""
+        if marker in text:
+            return count
+    return len(stream.frames)
 
 
 class _RateLimit:
@@ -664,16 +677,17 @@ class DemoScript:
     """The demo's `auto_reply`: request JSON in, a paced scripted response out.
 
     Holds the little state the demo has (which requests were already rate limited once), so
-    each server gets its own.
+    each server gets its own. `delay` paces the events (tests use 0).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = DELAY) -> None:
+        self.delay = delay
         self.error_rules = tuple(
             Rule(r.name, r.pattern, _RateLimit(), r.example, r.tool)
             if isinstance(r.build, _RateLimit) else r for r in ERROR_RULES)
 
     def __call__(self, request: Mapping[str, Any]) -> Response:
-        return paced(self.respond(read_request(request))[1])
+        return paced(self.respond(read_request(request))[1], self.delay)
 
     def respond(self, ask: Ask) -> tuple[str, Response]:
         """(name of the rule that answered, its response)."""
@@ -703,5 +717,5 @@ def demo_reply(request: Mapping[str, Any]) -> Response:
     return _default(request)
 
 
-def make_demo_server() -> LoopbackServer:
-    return LoopbackServer(auto_reply=DemoScript())
+def make_demo_server(delay: float = DELAY) -> LoopbackServer:
+    return LoopbackServer(auto_reply=DemoScript(delay))
