@@ -5,6 +5,12 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Shared, noisy machines: property tests are judged on results, never on speed.
+settings.register_profile("claude_nb", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("claude_nb")
 
 @pytest.fixture(autouse=True)
 def _no_real_api(monkeypatch: pytest.MonkeyPatch) -> None:
