@@ -78,7 +78,7 @@ __all__ = [
     "tool_result_text", "tool_status_html", "footer_html", "error_html", "error_card",
     "retry_html", "empty_notice_html", "unknown_event_html", "turn_html", "turn_markdown",
     "turn_plain", "reply_html", "reply_markdown", "reply_plain", "reply_footer_html", "history_html",
-    "history_markdown", "user_html",
+    "history_markdown", "user_html", "notice_html",
     "history_plain", "static_style", "wrap_static", "Citations", "Source", "ToolView",
     "Totals", "STATUS_LABELS", "STOP_WORDS",
 ]
@@ -861,6 +861,11 @@ def retry_html(error: Any, attempt: int, of: int, delay: float) -> str:
             f"{_redact(info.title)}: {_redact(_short(info.message, 300))}")
     return _el("div", "Retrying in " + countdown + _esc(text), class_="cnb-notice",
                role="status")
+
+
+def notice_html(text: str) -> str:
+    """A neutral one-line notice (escaped)."""
+    return _el("div", _esc(text), class_="cnb-notice", role="status")
 
 
 def empty_notice_html() -> str:

@@ -15,6 +15,7 @@ import threading
 from typing import Any
 
 from . import cards
+from .backend import set_api_key
 from .presenter import Presenter
 from .session import Conversation, Reply
 from .view import LiveView
@@ -46,7 +47,7 @@ class Chat:
         self._ids: dict[Reply, list[str]] = {}
         self._handlers = {"send": self._send, "stop": self._stop, "regenerate": self._regenerate,
                           "new": self._new, "export": self._export, "approve": self._approve,
-                          "deny": self._approve}
+                          "deny": self._approve, "set_key": self._set_key}
 
     # ---- display
 
@@ -60,10 +61,14 @@ class Chat:
         return (data, bundle[1]) if isinstance(bundle, tuple) else data
 
     def close(self) -> None:
-        """Stop any running reply (closing its stream) and close the widget."""
+        """Stop any running reply (closing its stream), close the widget, and release the
+        kept HTTP client (its connections would otherwise stay open until garbage collection)."""
         if self.reply is not None:
             self.reply.stop("user")
         self.view.close()
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(
+                lambda: self._loop.create_task(self.conversation.aclose()))
 
     # ---- Python-side actions (usable from code too)
 
@@ -144,6 +149,18 @@ class Chat:
         self.conversation.reset()
         self._ids.clear()
         self.view.push({"op": "clear"})
+
+    def _set_key(self, msg: dict[str, Any]) -> None:
+        """The widget's key field: use the real API from the next message on."""
+        key = str(msg.get("key", "")).strip()
+        if not key:
+            return
+        set_api_key(key)
+        self._count += 1
+        self.view.push({"op": "block", "id": f"n{self._count}", "kind": "notice",
+                        "html": cards.notice_html("API key set for this session (not saved "
+                                                  "in the notebook): next messages go to "
+                                                  "the Anthropic API.")})
 
     def _export(self, msg: dict[str, Any]) -> None:
         if msg.get("format") == "json":

@@ -17,10 +17,12 @@ from typing import Any
 
 __all__ = [
     "ClaudeNBError", "ConfigError", "APIError", "StreamError", "ConnectionLost",
-    "StreamStalled", "OutputError", "classify", "RETRYABLE_STATUS",
+    "StreamStalled", "OutputError", "classify", "redact_secret", "quotes_secret",
+    "RETRYABLE_STATUS",
 ]
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+_NOT_RETRYABLE_CODES = frozenset({"enforced_spend_limit_reached"})
 
 KEY_HINT = ("Set ANTHROPIC_API_KEY in the environment that starts Jupyter, or run "
             "`claude_nb.set_api_key()` to type it in without it appearing in the notebook.")
@@ -59,8 +61,12 @@ class ClaudeNBError(Exception):
         self.hint = hint
 
     def _render_traceback_(self) -> list[str]:
-        """IPython: one short line instead of a traceback wall (the card says the rest)."""
-        return [f"claude_nb: {self.title}: {self.message}"]
+        """IPython: one short line instead of a traceback wall (the card says the rest).
+        The message may quote model or server text: JupyterLab autolinks error output, so
+        non-http(s) URL schemes in it are defanged."""
+        from .sanitize import defang_autolinks
+
+        return [defang_autolinks(f"claude_nb: {self.title}: {self.message}")]
 
 
 class ConfigError(ClaudeNBError):
@@ -72,7 +78,12 @@ class APIError(ClaudeNBError):
                  retry_after: float | None = None, error_code: str | None = None,
                  **kw: Any) -> None:
         kw.setdefault("title", f"{_TITLES.get(status, 'HTTP error')} ({status})")
-        kw.setdefault("hint", _HINTS.get(status) or _HINTS.get(500 if status >= 500 else 400))
+        if "hint" not in kw:
+            hint = _HINTS.get(status) or _HINTS.get(500 if status >= 500 else 400) or ""
+            if retry_after is not None:  # say when: a capped retry-after fails at once
+                hint = (f"The API asks to wait {_wait_words(retry_after)} (retry-after) "
+                        "before the next request; run the cell again after that.")
+            kw["hint"] = hint
         super().__init__(message, **kw)
         self.status = status
         self.type = type
@@ -81,7 +92,21 @@ class APIError(ClaudeNBError):
 
     @property
     def retryable(self) -> bool:
+        if self.error_code in _NOT_RETRYABLE_CODES:  # waiting won't lift a spend limit
+            return False
         return self.status in RETRYABLE_STATUS or self.status >= 500
+
+
+def _wait_words(seconds: float) -> str:
+    """12 s, 3 min 20 s, 1 h 5 min: how long a retry-after asks to wait."""
+    total = max(0, round(seconds))
+    if total < 60:
+        return f"{max(seconds, 0):.3g} s" if seconds < 1 else f"{total} s"
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min {secs} s" if secs else f"{minutes} min"
 
 
 class StreamError(ClaudeNBError):
@@ -133,6 +158,28 @@ def _status_error(exc: Any) -> ClaudeNBError:
     return APIError(str(message), status=status, type=etype, request_id=request_id,
                     retry_after=_retry_after(getattr(response, "headers", None)),
                     error_code=getattr(exc, "error_code", None))
+
+
+def redact_secret(error: ClaudeNBError, secret: str | None) -> ClaudeNBError:
+    """Blank out `secret` (the API key) wherever the error quotes it: a gateway or proxy may
+    echo the key back in a 401's message, which would then reach cards, saved notebooks and
+    the one-line traceback. Returns the same error."""
+    if not secret or len(secret) < 8:
+        return error
+    for name in ("message", "title", "hint", "request_id"):
+        value = getattr(error, name, None)
+        if isinstance(value, str) and secret in value:
+            setattr(error, name, value.replace(secret, "[API key]"))
+    error.args = tuple(a.replace(secret, "[API key]") if isinstance(a, str) else a
+                       for a in error.args)
+    return error
+
+
+def quotes_secret(exc: BaseException, secret: str | None) -> bool:
+    """Whether an exception's text or body quotes `secret` (then don't chain it as a cause)."""
+    if not secret or len(secret) < 8:
+        return False
+    return secret in f"{exc} {getattr(exc, 'body', '')!r} {getattr(exc, 'message', '')}"
 
 
 def classify(exc: BaseException) -> ClaudeNBError:

@@ -145,6 +145,11 @@ class Presenter:
 
     def _on_finished(self, event: Finished) -> None:
         self.flush()
+        reply = self._reply
+        if reply is not None and reply.status == "done" and not any(
+                type(b) is not TextBlock or b.text.strip() for t in reply.turns for b in t.blocks):
+            self.sink({"op": "block", "id": f"{self.prefix}empty", "kind": "notice",
+                       "html": cards.empty_notice_html()})
         if self._reply is not None:
             self.sink({"op": "block", "id": f"{self.prefix}footer", "kind": "footer",
                        "html": cards.reply_footer_html(self._reply, demo=self.demo)})

@@ -21,7 +21,8 @@ import weakref
 from typing import Any, AsyncIterator, Callable, Iterator
 
 from . import backend as _backend
-from .errors import APIError, ClaudeNBError, ConfigError, classify
+from .errors import (APIError, ClaudeNBError, ConfigError, classify, quotes_secret,
+                     redact_secret)
 from .events import Event, Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
 from .options import Options
 from .tools import Tool, ToolOutcome, as_tool, run_tool
@@ -209,14 +210,15 @@ class Reply:
                     self._emit(change)
                 return turn
             except Exception as exc:
-                error = classify(exc)
+                key = self.backend.api_key  # never quoted back in what the user sees
+                error = redact_secret(classify(exc), key)
                 if prefill and isinstance(error, APIError) and error.status == 400:
                     error.hint = ("The API rejected the request; with a prefill this usually "
                                   "means this model or setting (e.g. extended thinking) does "
                                   "not accept an assistant prefill. Drop --prefill.")
                 delay = _retry_delay(error, attempt, opts)
                 if delay is None or turn.first_event_at is not None:
-                    raise error from exc
+                    raise error from (None if quotes_secret(exc, key) else exc)
                 self.turns.pop()  # nothing arrived: the attempt leaves no trace but a notice
                 self._emit(Retrying(error, attempt + 1, opts.max_retries, delay))
                 await asyncio.sleep(delay)
@@ -467,7 +469,8 @@ class Conversation:
         try:
             result = await client.messages.count_tokens(**kwargs)
         except Exception as exc:
-            raise classify(exc) from exc
+            cause = None if quotes_secret(exc, backend.api_key) else exc
+            raise redact_secret(classify(exc), backend.api_key) from cause
         finally:
             await self._release([client])
         return int(result.input_tokens)
@@ -543,6 +546,12 @@ class Conversation:
         if self.keep_alive:
             self._clients[loop] = (key, client)
         return client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client kept for reuse on this loop (`keep_alive`), if any."""
+        cached = self._clients.pop(asyncio.get_running_loop(), None)
+        if cached is not None:
+            await cached[1].close()
 
     async def _release(self, clients: list[Any]) -> None:
         """Close the clients a reply made that are not kept for reuse."""

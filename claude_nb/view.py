@@ -42,8 +42,11 @@ Action = Callable[[dict[str, Any]], object]
 class LiveView(anywidget.AnyWidget):  # type: ignore[misc]
     """Live view of a turn (``chat=False``) or of a chat (``chat=True``)."""
 
-    _esm = _JS / "view.js"
-    _css = _JS / "view.css"
+    # Source text, not Paths: for a file-path `_esm` / `_css`, anywidget 0.11 connects every
+    # instance to the class's file-watcher signal for good, so each LiveView ever shown
+    # (one per %%claude cell), closed or not, and its snapshot would never be freed.
+    _esm = (_JS / "view.js").read_text(encoding="utf-8")
+    _css = (_JS / "view.css").read_text(encoding="utf-8")
 
     chat = traitlets.Bool(False).tag(sync=True)
     insert_cells = traitlets.Bool(False).tag(sync=True)
@@ -65,6 +68,14 @@ class LiveView(anywidget.AnyWidget):  # type: ignore[misc]
         # Set by the first browser message: proof that clicks reach this kernel right now.
         self.heard_from_frontend = False
         self.on_msg(self._on_msg)
+
+    def close(self) -> None:
+        """Close the widget and its `layout` child widget, which ipywidgets 8 would leave
+        registered (alive, with an open comm) for the kernel's lifetime: one per view."""
+        layout = self._trait_values.get("layout")
+        super().close()
+        if layout is not None:
+            layout.close()
 
     def push(self, op: dict[str, Any]) -> None:
         """Send one view op (a copy gets the next ``seq``) and fold it into the snapshot.

@@ -384,7 +384,31 @@ class View {
     this.sendBtn = this.button("Send", () => this.sendText(), "cnb-btn cnb-primary");
     this.regenBtn = this.button("Regenerate", () => this.model.send({ type: "regenerate" }));
     this.newBtn = this.button("New conversation", () => this.model.send({ type: "new" }));
+    head.append(this.keyField());
     root.replaceChildren(head, this.log, h("div", { class: "cnb-composer" }, input, h("div", { class: "cnb-controls" }, this.sendBtn, this.stopBtn, this.hint, h("span", { class: "cnb-spacer" }), this.regenBtn, this.newBtn, this.exportMenu())));
+  }
+
+  /** A password field that hands an API key to the kernel once; it is never kept in
+   * widget state, and the field is cleared at once. */
+  keyField() {
+    const field = /** @type {HTMLInputElement} */ (h("input", { type: "password", class: "cnb-key-input", "aria-label": "API key", autocomplete: "off", placeholder: "sk-ant-…", hidden: "" }));
+    const toggle = this.button("API key…", () => {
+      field.toggleAttribute("hidden");
+      if (!field.hidden) field.focus();
+    }, "cnb-btn cnb-key-btn");
+    toggle.title = "Use your Anthropic API key for the next messages (not saved in the notebook)";
+    field.addEventListener("keydown", (e) => {
+      e.stopPropagation();
+      if (e.key === "Enter" && field.value.trim()) {
+        this.model.send({ type: "set_key", key: field.value.trim() });
+        field.value = "";
+        field.hidden = true;
+      } else if (e.key === "Escape") {
+        field.value = "";
+        field.hidden = true;
+      }
+    });
+    return h("span", { class: "cnb-key" }, toggle, field);
   }
 
   /**

@@ -94,6 +94,38 @@ def test_chat_two_turns_stop_regenerate_new_export(api: Any) -> None:
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         assert "application/vnd.jupyter.widget-view+json" in data and "text/html" in data
         chat.close()
+        await asyncio.sleep(0.05)  # let it release its HTTP client
         assert [r.error for r in api.requests if r.error] == []
 
     run_chat(main())
+
+
+def test_key_field_switches_to_the_real_api_without_storing_the_key(
+        server: Any, monkeypatch: Any) -> None:
+    from claude_nb import backend
+
+    monkeypatch.setattr(backend, "_key", None)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)  # "real" API = loopback here
+    monkeypatch.setenv("CLAUDE_NB_BACKEND", "demo")
+    monkeypatch.delenv("CLAUDE_NB_BACKEND")
+
+    async def main() -> None:
+        chat = Chat()
+        chat._on_action({"type": "set_key", "key": "sk-ant-TYPED-IN-KEY"})
+        await asyncio.sleep(0.05)
+        server.enqueue(text_turn("real answer"))
+        chat._on_action({"type": "send", "text": "hi"})
+        await asyncio.sleep(0.05)
+        await until_idle(chat)
+        assert chat.reply.backend is not None and not chat.reply.backend.demo
+        snapshot = json.dumps(chat.view.snapshot())
+        assert "API key set" in snapshot and "TYPED-IN-KEY" not in snapshot
+        assert "TYPED-IN-KEY" not in repr(chat.reply.backend)
+        assert "TYPED-IN-KEY" not in json.dumps(chat.view.get_state(), default=str)
+        chat.close()
+        await asyncio.sleep(0.05)  # let the chat close its kept client
+
+    try:
+        run_chat(main())
+    finally:
+        backend._key = None

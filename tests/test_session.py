@@ -280,3 +280,10 @@ def test_confirm_tools_wait_for_approval(api: Any) -> None:
 
 def Turn_with_tool(name: str, args: dict[str, Any]) -> Any:
     return ScriptTurn([ToolUse(name, args)], stop_reason="tool_use")
+
+
+def test_spend_limit_429_is_not_retried(api: Any) -> None:
+    api.enqueue(http_error_file("429_enforced_spend_limit"), text_turn("never"))
+    reply = Conversation(max_retries=2).send("x").wait()
+    assert reply.status == "failed" and reply.error.error_code == "enforced_spend_limit_reached"
+    assert len(api.requests) == 1
