@@ -204,9 +204,9 @@ def _timer(started_monotonic: float | None) -> str:
 
 def _markdown_html(text: str) -> str:
     """Model Markdown → safe HTML (the renderer escapes raw HTML; `clean` is the 2nd layer)."""
-    from .markdown import render
+    from .markdown import render_once
 
-    return clean(render(text)) if text else ""
+    return clean(render_once(text)) if text else ""
 
 
 @functools.cache

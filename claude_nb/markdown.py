@@ -56,7 +56,7 @@ from markdown_it.token import Token
 from ._md_engine import FOOTNOTE_DEFS, MD, code_html, fence_lang, new_env, render_footnotes, render_tokens
 from ._md_tail import TAIL
 
-__all__ = ["Patch", "StreamingMarkdown", "render"]
+__all__ = ["Patch", "StreamingMarkdown", "render", "render_once"]
 
 _MATH_BLOCKS = ("math_block", "math_block_label")
 _VERBATIM = frozenset({"fence", "code_block", *_MATH_BLOCKS})  # no math can open inside
@@ -69,10 +69,29 @@ _NEWLINES = re.compile(r"\r\n?")
 _FENCE_OPENING = re.compile(r"(?P<marker>`{3,}|~{3,})(?P<info>[^\n|]*)\n")
 
 
+# The last few documents a StreamingMarkdown finished: the static output at the end of a
+# turn renders the same text again, and this hands it the identical HTML for free.
+_RECENT: dict[str, str] = {}
+_RECENT_MAX = 8
+
+
+def _remember(text: str, html: str) -> None:
+    if len(_RECENT) >= _RECENT_MAX:
+        _RECENT.pop(next(iter(_RECENT)), None)
+    _RECENT[text] = html
+
+
 def render(text: str) -> str:
     """The full, final HTML of a Markdown document."""
     env = new_env()
     return render_tokens(MD.parse(text, env), env) + render_footnotes(env)
+
+
+def render_once(text: str) -> str:
+    """`render`, reusing the HTML a StreamingMarkdown already finished for this exact text
+    (identical by construction) instead of rendering it a second time."""
+    cached = _RECENT.pop(text, None)
+    return cached if cached is not None else render(text)
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,7 @@ class StreamingMarkdown:
         self._held_cr = False  # a trailing "\r" may be the first half of "\r\n"
         self._tail = ""
         self._finished = False
+        self._fed: list[str] = []  # the raw deltas, to key the finished HTML for `render`
         self._fence: _OpenFence | None = None  # set while `_open` is one unclosed fence
 
     @property
@@ -114,6 +134,7 @@ class StreamingMarkdown:
         """Add `delta`; cheap enough to call per SDK text delta, however small."""
         if self._finished:
             raise RuntimeError("StreamingMarkdown.feed() after finish()")
+        self._fed.append(delta)
         text = self._normalize(delta)
         if not text:
             return Patch(tail=self._tail)
@@ -135,6 +156,8 @@ class StreamingMarkdown:
             commit, replace = self._commit(self._open)
             self._open = ""
         self._tail = render_footnotes(self._env)
+        _remember("".join(self._fed), self.html)
+        self._fed = []
         return Patch(commit, self._tail, replace)
 
     # ------------------------------------------------------------ internals

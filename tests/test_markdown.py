@@ -509,3 +509,17 @@ def test_raw_html_is_text() -> None:
     html = render(text)
     assert "<script" not in html and "<img" not in html and "<b " not in html
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+
+
+def test_render_once_reuses_the_streamed_html_exactly_once() -> None:
+    from claude_nb import markdown
+
+    text = "# Title\n\nSome *text* with [a ref][r].\n\n[r]: https://example.com\n"
+    md = StreamingMarkdown()
+    for i in range(0, len(text), 3):
+        md.feed(text[i:i + 3])
+    md.finish()
+    assert text in markdown._RECENT
+    assert markdown.render_once(text) == render(text) == md.html
+    assert text not in markdown._RECENT  # consumed: a second render is a fresh one
+    assert markdown.render_once(text) == render(text)
