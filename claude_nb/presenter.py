@@ -15,6 +15,7 @@ from typing import Any, Callable
 from . import cards, jsontree
 from .events import Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
 from .markdown import StreamingMarkdown
+from .sanitize import clean
 from .transcript import (Block, BlockDelta, BlockFinished, BlockStarted, TextBlock,
                          ThinkingBlock, ToolUseBlock, TurnFinished, UnknownEvent)
 
@@ -202,8 +203,10 @@ class Presenter:
             patch = done if patch is None else _merge(patch, done)
         if patch is None:
             return
-        self.sink({"op": "md", "id": bid, "commit": patch.commit, "tail": patch.tail,
-                   "replace": patch.replace})
+        # A second layer over the renderer's own escaping, as for static output.
+        self.sink({"op": "md", "id": bid, "commit": clean(patch.commit) if patch.commit else "",
+                   "tail": clean(patch.tail) if patch.tail else "",
+                   "replace": None if patch.replace is None else clean(patch.replace)})
 
     def close(self) -> None:
         if self._timer is not None:
