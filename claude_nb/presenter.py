@@ -22,6 +22,7 @@ from .transcript import (Block, BlockDelta, BlockFinished, BlockStarted, TextBlo
 __all__ = ["Presenter"]
 
 Sink = Callable[[dict[str, Any]], None]
+_STREAMED = frozenset({"text", "thinking", "input_json"})  # citation/signature deltas are not
 
 
 class _Stream:
@@ -52,6 +53,7 @@ class Presenter:
         self._reply: Any = None
         self.json_mode = False
         self._text_ids: set[str] = set()
+        self._pending_for: dict[Block, list[str]] = {}  # block → its not-yet-sent deltas
         self._handlers: dict[type, Callable[[Any], None]] = {
             TurnBegan: self._on_turn_began, BlockStarted: self._on_block_started,
             BlockDelta: self._on_delta, BlockFinished: self._on_block_finished,
@@ -93,28 +95,27 @@ class Presenter:
                    "html": cards.live_block_html(block)})
         if isinstance(block, (TextBlock, ThinkingBlock)):
             self._streams[bid] = _Stream()
+            self._pending_for[block] = self._streams[bid].pending
             if isinstance(block, TextBlock):
                 self._text_ids.add(bid)
         elif isinstance(block, ToolUseBlock):
-            self._json_pending[bid] = []
+            self._json_pending[bid] = self._pending_for[block] = []
 
     def _on_delta(self, event: BlockDelta) -> None:
-        bid = self._id(event.block)
-        if event.kind in ("text", "thinking"):
-            stream = self._streams.get(bid)
-            if stream is not None:
-                stream.pending.append(event.text)
-        elif event.kind == "input_json":
-            self._json_pending.setdefault(bid, []).append(event.text)
-        else:
+        # The hot path (one call per SDK delta): a dict hit and a list append.
+        target = self._pending_for.get(event.block)
+        if target is None or event.kind not in _STREAMED:
             return
-        self._schedule()
+        target.append(event.text)
+        if self._timer is None:
+            self._schedule()
 
     def _on_block_finished(self, event: BlockFinished) -> None:
         block = event.block
         bid = self._id(block)
         stream = self._streams.pop(bid, None)
         self._json_pending.pop(bid, None)
+        self._pending_for.pop(block, None)
         if isinstance(block, TextBlock) and stream is not None and not block.citations:
             self._send_md(bid, stream, final=True)  # the committed HTML is already there
             return
