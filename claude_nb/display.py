@@ -95,7 +95,8 @@ async def stream_live(reply: Reply, *, insert_cells: bool = False) -> None:
     presenter = Presenter(view.push, demo=False).attach(reply)
     view.on_action(_actions(reply, view))
     loop = asyncio.get_running_loop()
-    watch = loop.call_later(HELLO_GRACE, _maybe_interrupt_only, view, reply)
+    grace = HELLO_GRACE if kernel_delivers_clicks() else 0.0
+    watch = loop.call_later(grace, _maybe_interrupt_only, view, reply)
     reply.subscribe(lambda e: _approval_needs_a_frontend(e, view, reply, loop))
     try:
         with interrupt_stops(reply):
@@ -117,6 +118,17 @@ def _approval_needs_a_frontend(event: Any, view: LiveView, reply: Reply,
             if not view.heard_from_frontend:
                 reply.approve(event.block.id, False)
         loop.call_later(HELLO_GRACE, deny_if_unreachable)
+
+
+def kernel_delivers_clicks() -> bool:
+    """ipykernel >= 7.4 handles widget messages while a cell awaits; older kernels and other
+    kernels (Colab's) deliver them only after the cell: the Stop button says so at once."""
+    try:
+        import ipykernel
+    except ImportError:
+        return False
+    parts = [int(p) for p in ipykernel.__version__.split(".")[:2] if p.isdigit()]
+    return tuple(parts) >= (7, 4)
 
 
 def _maybe_interrupt_only(view: LiveView, reply: Reply) -> None:
