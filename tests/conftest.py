@@ -34,3 +34,9 @@ def api(server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-SECRET-0123456789")
     return server
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running on the main
+    thread for the rest of the session, which `asyncio.run` in other tests can't share."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
