@@ -71,14 +71,20 @@ _FENCE_OPENING = re.compile(r"(?P<marker>`{3,}|~{3,})(?P<info>[^\n|]*)\n")
 
 # The last few documents a StreamingMarkdown finished: the static output at the end of a
 # turn renders the same text again, and this hands it the identical HTML for free.
+# Bounded in count and in size: a Chat never renders static output, so its entries stay
+# until evicted (one 1 MB answer is ~1 M chars of text + ~4.4 M of HTML).
 _RECENT: dict[str, str] = {}
 _RECENT_MAX = 8
+_RECENT_MAX_CHARS = 8_000_000
 
 
 def _remember(text: str, html: str) -> None:
-    if len(_RECENT) >= _RECENT_MAX:
-        _RECENT.pop(next(iter(_RECENT)), None)
+    if len(text) + len(html) > _RECENT_MAX_CHARS:
+        return
     _RECENT[text] = html
+    while len(_RECENT) > _RECENT_MAX or sum(
+            len(k) + len(v) for k, v in _RECENT.items()) > _RECENT_MAX_CHARS:
+        _RECENT.pop(next(iter(_RECENT)))
 
 
 def render(text: str) -> str:
