@@ -520,8 +520,6 @@ class View {
     if (action && this.root.contains(action)) return this.onAction(action);
     const code = /** @type {HTMLElement | null} */ (target.closest(".cnb-copy, .cnb-insert"));
     if (code) return this.onCodeButton(code);
-    const img = /** @type {HTMLElement | null} */ (target.closest("[data-cnb-src]"));
-    if (img) return this.loadImage(img);
     const summary = target.closest("summary");
     if (summary && !target.closest("button, a")) this.recordToggle(summary);
   }
@@ -552,15 +550,6 @@ class View {
     btn.dataset.label = label;
     btn.textContent = text;
     setTimeout(() => (btn.textContent = label), 1200);
-  }
-
-  /** Click-to-load image placeholder (remote images never load by themselves). @param {HTMLElement} el */
-  loadImage(el) {
-    const src = el.dataset.cnbSrc ?? "";
-    if (!/^https?:\/\//i.test(src)) return;
-    const img = /** @type {HTMLImageElement} */ (h("img", { alt: el.dataset.cnbAlt ?? "" }));
-    img.src = src;
-    el.replaceWith(img);
   }
 
   /** @param {Element} summary */
