@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import shlex
-import threading
 from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -217,10 +216,9 @@ def _in_kernel(shell: Any) -> bool:
 
 
 def load(shell: Any) -> None:
-    # Importing the SDK takes seconds; do it now in the background, not on the kernel's
-    # event loop at the first %%claude (where it would freeze the first answer).
-    threading.Thread(target=importlib.import_module, args=("anthropic",), daemon=True,
-                     name="claude_nb-preload").start()
+    # Importing the SDK takes seconds: pay it here, not inside the first answer's stream.
+    # (Not on a thread: a concurrent import of the same package can see it half-made.)
+    importlib.import_module("anthropic")
     magics = ClaudeMagics(shell)
     shell.register_magics(magics)
     shell.configurables.append(magics.config_obj)  # so `%config Claude.x = ...` reaches it
