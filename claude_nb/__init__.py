@@ -11,8 +11,17 @@ from .tools import Tool, tool
 
 __version__ = "0.1.0"
 
-__all__ = ["Conversation", "Reply", "Tool", "tool", "ClaudeNBError", "set_api_key",
+__all__ = ["Conversation", "Reply", "Tool", "tool", "ClaudeNBError", "set_api_key", "Chat",
            "__version__", "load_ipython_extension", "unload_ipython_extension"]
+
+
+def __getattr__(name: str) -> Any:
+    """`claude_nb.Chat` without importing widgets (and IPython) for plain scripts."""
+    if name == "Chat":
+        from .chat import Chat
+
+        return Chat
+    raise AttributeError(f"module 'claude_nb' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: Any) -> None:

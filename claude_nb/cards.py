@@ -933,6 +933,7 @@ def _doc_html(doc: _Doc, standalone: bool) -> str:
     parts = [static_style()] if standalone else []
     blocks = _render_blocks(doc.turns, doc.ctx(), _text_run_html, _HTML)
     parts += blocks
+    parts += [unknown_event_html(u.type, u.raw) for t in doc.turns for u in t.unknown_events]
     if not blocks and doc.answered_empty:
         parts.append(empty_notice_html())
     if doc.error is not None:

@@ -297,6 +297,7 @@ class Turn:
     finished_at: float | None = None
     ended: bool = False  # message_stop seen
     prefill: str = ""  # assistant prefill: the first text block continues it
+    unknown_events: list[UnknownEvent] = field(default_factory=list)  # shown, never sent
     _by_index: dict[int, Block] = field(default_factory=dict, repr=False)
 
     # ---- applying events
@@ -308,7 +309,11 @@ class Turn:
         etype = _get(event, "type")
         handler = _HANDLERS.get(etype) if isinstance(etype, str) else None
         if handler is None:
-            return [UnknownEvent(str(etype), _plain(event) or {})] if etype != "ping" else []
+            if etype == "ping":
+                return []
+            unknown = UnknownEvent(str(etype), _plain(event) or {})
+            self.unknown_events.append(unknown)
+            return [unknown]
         return handler(self, event, now)
 
     def _on_message_start(self, event: Any, now: float) -> list[Change]:
