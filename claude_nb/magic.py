@@ -197,9 +197,13 @@ _CALL = "await get_ipython().magics_manager.registry['ClaudeMagics'].run_async({
 
 
 def _await_transform(lines: list[str]) -> list[str]:
-    """Rewrite a cell that is one `%%claude` (or one `%claude` line) into an `await`."""
+    """Rewrite a cell that is one `%%claude` (or one `%claude` line) into an `await`
+    (unless `%autoawait off`: then the magic runs synchronously, printing as it streams)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
     first = next((i for i, l in enumerate(lines) if l.strip()), None)
-    if first is None:
+    if first is None or (shell is not None and not shell.autoawait):
         return lines
     head = lines[first].rstrip("\n")
     if head.startswith("%%claude") and (len(head) == 8 or head[8] in " \t"):

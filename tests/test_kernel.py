@@ -154,3 +154,14 @@ def test_confirm_tool_is_denied_when_no_frontend_can_click(api: Any, k: Any) -> 
     assert ex.error is None and "Understood" in html_of(ex)
     result = api.requests[-1].body["messages"][-1]["content"][0]
     assert result["is_error"] is True and "denied" in result["content"]
+
+
+def test_autoawait_off_falls_back_to_the_synchronous_path(api: Any, k: Any) -> None:
+    km, kc = k
+    run(kc, "%autoawait off")
+    api.enqueue(text_turn("printed, not awaited"))
+    ex = run(kc, "%%claude\nhi")
+    assert ex.error is None and "printed, not awaited" in ex.stream
+    run(kc, "%autoawait on")
+    api.enqueue(text_turn("live again"))
+    assert "live again" in html_of(run(kc, "%%claude\nagain"))
