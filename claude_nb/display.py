@@ -67,7 +67,7 @@ def interrupt_stops(reply: Reply) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _actions(reply: Reply, view: LiveView) -> Any:
+def _actions(reply: Reply) -> Any:
     def on_action(msg: dict[str, Any]) -> None:
         kind = msg.get("type")
         if kind == "stop":
@@ -93,7 +93,7 @@ async def stream_live(reply: Reply, *, insert_cells: bool = False) -> None:
     view = LiveView(insert_cells=insert_cells)
     handle = display(view, display_id=True)
     presenter = Presenter(view.push, demo=False).attach(reply)
-    view.on_action(_actions(reply, view))
+    view.on_action(_actions(reply))
     loop = asyncio.get_running_loop()
     grace = HELLO_GRACE if kernel_delivers_clicks() else 0.0
     watch = loop.call_later(grace, _maybe_interrupt_only, view, reply)

@@ -22,7 +22,8 @@ from .transcript import (Block, BlockDelta, BlockFinished, BlockStarted, TextBlo
 __all__ = ["Presenter"]
 
 Sink = Callable[[dict[str, Any]], None]
-_STREAMED = frozenset({"text", "thinking", "input_json"})  # citation/signature deltas are not
+# Delta kinds shown as they stream; citation and signature deltas only change the final card.
+_STREAMED = frozenset({"text", "thinking", "input_json"})
 
 
 class _Stream:
