@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from claude_nb.loopback.sse import TRANSCRIPTS  # the package's own reference files
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def shared_dir() -> Path:
-    """`shared/` sits beside the repository (CI copies it there too)."""
-    env = os.environ.get("CLAUDE_NB_SHARED")
-    return Path(env) if env else REPO.parent / "shared"
-
-
-TRANSCRIPTS = shared_dir() / "transcripts"
 
 
 def sse_events(name: str) -> list[dict[str, Any]]:

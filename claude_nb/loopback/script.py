@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from .sse import Json, frame, shared_dir, split_frames
+from .sse import Json, frame, http_error_bytes, split_frames
 
 __all__ = [
     "Block", "Text", "Thinking", "RedactedThinking", "ToolUse", "ServerToolUse",
@@ -308,7 +308,7 @@ def http_error(status: int, error_type: str, message: str,
 
 def http_error_file(name: str) -> HttpError:
     """`transcripts/http_errors/<name>.http` (raw status line, headers, body)."""
-    raw = (shared_dir() / "transcripts" / "http_errors" / f"{name}.http").read_bytes()
+    raw = http_error_bytes(name)
     head, _, body = raw.partition(b"\r\n\r\n")
     status_line, *lines = head.decode().split("\r\n")
     _, status, reason = status_line.split(" ", 2)

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-import claude_nb
 
 __all__ = [
-    "SHARED_ENV", "frame", "split_frames", "parse_frame", "assemble", "shared_dir",
-    "transcript", "transcript_names", "http_error_names",
+    "TRANSCRIPTS", "frame", "split_frames", "parse_frame", "assemble",
+    "transcript", "transcript_names", "http_error_bytes", "http_error_names",
 ]
 
-SHARED_ENV = "CLAUDE_NB_SHARED"
+TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts"
+"""The reference streams and HTTP error replies, shipped inside the package (never read from
+outside it, so an installed wheel works anywhere)."""
 
 Json = dict[str, Any]
 
@@ -148,22 +148,19 @@ def assemble(frames: Iterable[bytes]) -> Json:
 
 # ------------------------------------------------------------ reference files
 
-def shared_dir() -> Path:
-    """`$CLAUDE_NB_SHARED`, else `shared/` beside the repository checkout."""
-    env = os.environ.get(SHARED_ENV)
-    if env:
-        return Path(env)
-    return Path(claude_nb.__file__).resolve().parents[2] / "shared"
-
-
 def transcript(name: str) -> str:
     """The exact SSE body of `transcripts/<name>.sse`."""
-    return (shared_dir() / "transcripts" / f"{name}.sse").read_text(encoding="utf-8")
+    return (TRANSCRIPTS / f"{name}.sse").read_text(encoding="utf-8")
 
 
 def transcript_names() -> list[str]:
-    return sorted(p.stem for p in (shared_dir() / "transcripts").glob("*.sse"))
+    return sorted(p.stem for p in TRANSCRIPTS.glob("*.sse"))
+
+
+def http_error_bytes(name: str) -> bytes:
+    """The raw HTTP response of `transcripts/http_errors/<name>.http`."""
+    return (TRANSCRIPTS / "http_errors" / f"{name}.http").read_bytes()
 
 
 def http_error_names() -> list[str]:
-    return sorted(p.stem for p in (shared_dir() / "transcripts" / "http_errors").glob("*.http"))
+    return sorted(p.stem for p in (TRANSCRIPTS / "http_errors").glob("*.http"))
