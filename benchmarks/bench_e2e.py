@@ -110,13 +110,13 @@ def _bench_wrap(module, owner, name, label):
                 _bench_phase[label] = _bench_phase.get(label, 0.0) + _t.thread_time() - t
     setattr(target, name, _ft.wraps(orig)(wrapper))
     _bench_undo.append((target, name, orig))
-for _spec in [("claude_nb.display", None, "stream_live", "total"),
-              ("claude_nb.transcript", "Turn", "apply", "apply"),
-              ("claude_nb.presenter", "Presenter", "__call__", "presenter"),
-              ("claude_nb.markdown", "StreamingMarkdown", "feed", "markdown"),
-              ("claude_nb.markdown", "StreamingMarkdown", "finish", "markdown"),
-              ("claude_nb.view", "LiveView", "push", "push"),
-              ("claude_nb.display", None, "static_bundle", "static"),
+for _spec in [("claude_nb.frontends.display", None, "stream_live", "total"),
+              ("claude_nb.protocol.transcript", "Turn", "apply", "apply"),
+              ("claude_nb.frontends.presenter", "Presenter", "__call__", "presenter"),
+              ("claude_nb.render.markdown", "StreamingMarkdown", "feed", "markdown"),
+              ("claude_nb.render.markdown", "StreamingMarkdown", "finish", "markdown"),
+              ("claude_nb.frontends.view", "LiveView", "push", "push"),
+              ("claude_nb.frontends.display", None, "static_bundle", "static"),
               ("IPython.display", "DisplayHandle", "update", "update")]:
     _bench_wrap(*_spec)
 """
@@ -139,7 +139,7 @@ PHASE_ROWS = [
 # which gives about the update count of a real stream (~80 deltas/s shown at 20 Hz).
 DENSE_INTERVAL = 0.001
 DENSE_ON = f"""
-import functools as _ft, claude_nb.display as _bd
+import functools as _ft, claude_nb.frontends.display as _bd
 _bench_presenter = _bd.Presenter
 _bd.Presenter = _ft.partial(_bench_presenter, interval={DENSE_INTERVAL})
 """

@@ -88,7 +88,7 @@ class _Handle:
 
 
 def _stub_display() -> None:
-    import claude_nb.display as display
+    import claude_nb.frontends.display as display
 
     display.display = lambda *a, **k: _Handle()  # type: ignore[assignment]
 
@@ -137,7 +137,7 @@ async def conversation(prompt: str, conv: Any = None) -> Any:
 
 async def magic(prompt: str, conv: Any = None) -> Any:
     from claude_nb import Conversation
-    from claude_nb.display import stream_live
+    from claude_nb.frontends.display import stream_live
 
     conv = conv or Conversation(MODEL)
     await stream_live(conv.send(prompt), insert_cells=True)
@@ -145,7 +145,7 @@ async def magic(prompt: str, conv: Any = None) -> Any:
 
 
 async def chat(prompt: str, widget: Any = None) -> Any:
-    from claude_nb.chat import Chat
+    from claude_nb.frontends.chat import Chat
 
     widget = widget or Chat(MODEL)
     reply = widget.send(prompt)
@@ -167,8 +167,8 @@ def _drop_memo() -> int:
     bounded and shared by every conversation: the pygments one (`_md_engine._highlighted`,
     an lru_cache of 256 fences) and `markdown._RECENT` (the last finished documents' HTML,
     at most 8 and 8 M characters); returns the bytes they held."""
-    from claude_nb import markdown
-    from claude_nb._md_engine import _highlighted
+    from claude_nb.render import markdown
+    from claude_nb.render._md_engine import _highlighted
 
     gc.collect()
     before = _now()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backend import set_api_key
-from .errors import ClaudeNBError
-from .session import Conversation, Reply
-from .tools import Tool, tool
+from .run.backend import set_api_key
+from .protocol.errors import ClaudeNBError
+from .run.session import Conversation, Reply
+from .run.tools import Tool, tool
 
 __version__ = "0.1.0"
 
@@ -18,7 +18,7 @@ __all__ = ["Conversation", "Reply", "Tool", "tool", "ClaudeNBError", "set_api_ke
 def __getattr__(name: str) -> Any:
     """`claude_nb.Chat` without importing widgets (and IPython) for plain scripts."""
     if name == "Chat":
-        from .chat import Chat
+        from .frontends.chat import Chat
 
         return Chat
     raise AttributeError(f"module 'claude_nb' has no attribute {name!r}")
@@ -26,12 +26,12 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext claude_nb`: register `%%claude` / `%claude`."""
-    from .magic import load
+    from .frontends.magic import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .magic import unload
+    from .frontends.magic import unload
 
     unload(ipython)

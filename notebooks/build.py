@@ -60,7 +60,7 @@ Which backend answers? With a key in the environment it is the real API; without
 the offline demo. A key set later switches over without restarting the kernel."""),
     code("""
 import claude_nb
-from claude_nb.backend import resolve
+from claude_nb.run.backend import resolve
 
 print("real API" if not resolve().demo else "offline demo backend (no ANTHROPIC_API_KEY)")
 # claude_nb.set_api_key()   # uncomment to type a key: not echoed, not saved in the notebook"""),
@@ -142,7 +142,7 @@ demo server (with a placeholder key)."""),
     code("""
 import time
 import anthropic
-from claude_nb.backend import resolve
+from claude_nb.run.backend import resolve
 
 backend = resolve()
 client = anthropic.Anthropic(base_url=backend.base_url, api_key=backend.api_key)
@@ -240,7 +240,7 @@ for a call, the function runs in the kernel, the result goes back, the model ans
 shows each call as a card with its input, status and result."""),
     code("""
 %load_ext claude_nb
-from claude_nb.examples import calculator, lookup"""),
+from claude_nb.demo.examples import calculator, lookup"""),
     md("What the model is told about `calculator`:"),
     code("""
 from claude_nb import tool
@@ -304,8 +304,8 @@ tasks on the kernel's event loop, so the kernel stays free while one streams (St
 other cells can run)."""),
     code("""
 import asyncio
-from claude_nb.chat import Chat
-from claude_nb.examples import calculator
+from claude_nb import Chat
+from claude_nb.demo.examples import calculator
 
 chat = Chat(tools=[calculator], system="Be brief.")
 chat"""),
@@ -444,7 +444,7 @@ Iterating a reply yields claude_nb's own event values, in order (text deltas, bl
 and ends, tool status, the end). In a script, Ctrl-C while iterating closes the stream
 cleanly."""),
     code("""
-from claude_nb.transcript import BlockDelta
+from claude_nb.protocol.transcript import BlockDelta
 
 for event in conv.send("And the capital of Japan?"):
     if isinstance(event, BlockDelta) and event.kind == "text":
@@ -477,7 +477,7 @@ for r in replies:
 `tools=` takes plain functions (or `@tool`-decorated ones); the tool loop runs inside
 `send`."""),
     code("""
-from claude_nb.examples import calculator
+from claude_nb.demo.examples import calculator
 
 reply = Conversation(tools=[calculator]).send("What is 17 * 23 + sqrt(144)?").wait()
 for outcome in reply.tool_outcomes.values():

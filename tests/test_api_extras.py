@@ -12,9 +12,9 @@ from typing import Any
 
 import pydantic
 
-from claude_nb.errors import OutputError
+from claude_nb.protocol.errors import OutputError
 from claude_nb.loopback import Thinking, Text, Turn, http_error, text_turn
-from claude_nb.session import Conversation
+from claude_nb.run.session import Conversation
 
 
 def test_prefill_is_sent_shown_and_kept(api: Any) -> None:
@@ -85,7 +85,7 @@ def test_count_tokens_does_not_send(api: Any) -> None:
 SCRIPT = textwrap.dedent('''
     import asyncio, sys, threading
     from claude_nb import Conversation
-    from claude_nb.transcript import BlockDelta
+    from claude_nb.protocol.transcript import BlockDelta
 
     conv = Conversation()
     reply = conv.send("sync please").wait()

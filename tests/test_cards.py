@@ -1,8 +1,8 @@
-"""claude_nb.cards: every block kind renders, every model-derived field is escaped, and the
+"""claude_nb.render.cards: every block kind renders, every model-derived field is escaped, and the
 XSS corpus (tests/xss_payloads.txt) stays inert in HTML, Markdown and live skeletons.
 
 Blocks are built directly from the transcript dataclasses. Tests that need the Markdown
-renderer (`claude_nb.markdown.render`) skip until it exists.
+renderer (`claude_nb.render.markdown.render`) skip until it exists.
 """
 
 from __future__ import annotations
@@ -19,14 +19,16 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
-from claude_nb import cards, transcript
-from claude_nb.cards import (
+from claude_nb.render import cards
+
+from claude_nb.protocol import transcript
+from claude_nb.render.cards import (
     Citations, ToolView, Totals, block_html, error_card, error_html, footer_html, history_html,
     history_plain, kind_of, live_block_html, reply_footer_html, reply_html, reply_markdown,
     reply_plain, retry_html, static_style, tool_card_html, tool_result_html, tool_result_text,
     tool_status_html, turn_html, turn_markdown, turn_plain, unknown_event_html, wrap_static,
 )
-from claude_nb.transcript import (
+from claude_nb.protocol.transcript import (
     Block, RedactedThinkingBlock, ServerToolResultBlock, ServerToolUseBlock, TextBlock,
     ThinkingBlock, ToolUseBlock, Turn, UnknownBlock, Usage,
 )
@@ -56,7 +58,7 @@ def audit_static(out: str, **kw: bool) -> list[str]:
 
 @pytest.fixture
 def markdown() -> Any:
-    return pytest.importorskip("claude_nb.markdown")
+    return pytest.importorskip("claude_nb.render.markdown")
 
 
 # ---------------------------------------------------------------- builders
@@ -721,7 +723,7 @@ def test_approval_buttons_carry_an_escaped_id() -> None:
 
 
 def test_error_card_retry_and_unknown_event() -> None:
-    from claude_nb.errors import APIError
+    from claude_nb.protocol.errors import APIError
 
     err = APIError("Overloaded <x>", status=529, request_id="req_1")
     card = error_card(err)
@@ -756,7 +758,7 @@ def test_reply_html_markdown_plain(markdown: Any) -> None:
 
 
 def test_reply_stopped_interrupted_and_failed(markdown: Any) -> None:
-    from claude_nb.errors import ConnectionLost
+    from claude_nb.protocol.errors import ConnectionLost
 
     stopped = _fake_reply(status="stopped", stop_reason_user="user")
     assert "stopped by user" in reply_html(stopped)
@@ -769,7 +771,7 @@ def test_reply_stopped_interrupted_and_failed(markdown: Any) -> None:
 
 
 def test_real_reply_and_conversation_objects() -> None:
-    from claude_nb.session import Conversation
+    from claude_nb.run.session import Conversation
 
     conversation = Conversation()
     reply = conversation.send("Hello <b>there</b>")

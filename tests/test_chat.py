@@ -7,9 +7,9 @@ import asyncio
 import json
 from typing import Any
 
-from claude_nb.chat import Chat
+from claude_nb.frontends.chat import Chat
 from claude_nb.loopback import text_turn
-from claude_nb.view import LiveView
+from claude_nb.frontends.view import LiveView
 
 
 def test_live_view_snapshot_folds_ops() -> None:
@@ -102,7 +102,7 @@ def test_chat_two_turns_stop_regenerate_new_export(api: Any) -> None:
 
 def test_key_field_switches_to_the_real_api_without_storing_the_key(
         server: Any, monkeypatch: Any) -> None:
-    from claude_nb import backend
+    from claude_nb.run import backend
 
     monkeypatch.setattr(backend, "_key", None)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)  # "real" API = loopback here

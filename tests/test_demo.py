@@ -10,12 +10,14 @@ from typing import Any
 import anthropic
 import pytest
 
-from claude_nb import Conversation, backend
-from claude_nb.demo import (
+from claude_nb import Conversation
+
+from claude_nb.run import backend
+from claude_nb.demo.backend import (
     DEMO_LABEL, DEMO_MODEL, ERROR_RULES, RULES, TOOL_RULES, DemoScript, expression_in,
     make_demo_server, read_request,
 )
-from claude_nb.examples import calculator, lookup
+from claude_nb.demo.examples import calculator, lookup
 from claude_nb.loopback import HttpError, Stream, validate
 
 MODEL = "claude-sonnet-4-6"
@@ -234,7 +236,7 @@ def test_each_error_kind_reaches_the_reply(prompt: str, kind: str, title: str, f
 
 
 def test_rate_limit_is_retried_and_then_succeeds(fast: Any) -> None:
-    from claude_nb.events import Retrying
+    from claude_nb.protocol.events import Retrying
 
     reply = Conversation(retry_cap=2).send("Simulate a rate limit, once more.")
     retries = [e for e in reply if isinstance(e, Retrying)]
@@ -260,7 +262,7 @@ def test_streams_are_paced_but_short() -> None:
 
 
 def test_demo_mode_is_labelled_in_the_static_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    from claude_nb.display import static_bundle
+    from claude_nb.frontends.display import static_bundle
 
     assert backend.resolve().demo
     reply = Conversation().send("What is the capital of France?").wait()

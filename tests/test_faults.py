@@ -22,16 +22,16 @@ from typing import Any
 
 import pytest
 
-from claude_nb.chat import Chat
-from claude_nb.display import static_bundle
-from claude_nb.errors import APIError, ClaudeNBError, ConnectionLost, StreamError, StreamStalled
-from claude_nb.events import Finished, Retrying
+from claude_nb.frontends.chat import Chat
+from claude_nb.frontends.display import static_bundle
+from claude_nb.protocol.errors import APIError, ClaudeNBError, ConnectionLost, StreamError, StreamStalled
+from claude_nb.protocol.events import Finished, Retrying
 from claude_nb.loopback import (BAD_JSON, GARBAGE_LINE, LoopbackServer, RawBlock, Stream, Text,
                                 Turn as ScriptTurn, as_stream, http_error, http_error_file,
                                 http_error_names, text_turn, transcript)
 from claude_nb.loopback.sse import parse_frame
-from claude_nb.session import Conversation, Reply
-from claude_nb.transcript import UnknownBlock, UnknownEvent
+from claude_nb.run.session import Conversation, Reply
+from claude_nb.protocol.transcript import UnknownBlock, UnknownEvent
 
 SECRET = "sk-test-SECRET-0123456789"
 FILE_REQUEST_ID = "req_011CSHoEeqs5C35K2UUqR7Fy"  # the id in every shared http_errors file

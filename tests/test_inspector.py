@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_nb.inspector import (EventLog, EventRecord, Exchange, FrameParser, TapTransport,
+from claude_nb.run.inspector import (EventLog, EventRecord, Exchange, FrameParser, TapTransport,
                                  tapped_client, tapped_http_client)
 from claude_nb.loopback import (BAD_JSON, Stream, http_error, http_error_file, text_turn,
                                 transcript, transcript_names)

@@ -22,13 +22,13 @@ from typing import Any
 
 import pytest
 
-from claude_nb.events import Finished, Stopped, ToolStatus, TurnBegan
+from claude_nb.protocol.events import Finished, Stopped, ToolStatus, TurnBegan
 from claude_nb.loopback import (LoopbackServer, Stream, Text, ToolUse, Turn as ScriptTurn,
                                 as_stream, text_turn, transcript, transcript_names)
 from claude_nb.loopback.sse import parse_frame
-from claude_nb.session import Conversation
-from claude_nb.tools import tool
-from claude_nb.transcript import BlockDelta, Turn
+from claude_nb.run.session import Conversation
+from claude_nb.run.tools import tool
+from claude_nb.protocol.transcript import BlockDelta, Turn
 
 # Deliberately broken streams (an `event: error`): covered in test_faults.py.
 BROKEN = {"error_before_content", "midstream_error_overloaded"}
@@ -242,7 +242,7 @@ def answer_turn() -> ScriptTurn:
 def test_tool_loop_stopped_everywhere(api: Any) -> None:
     """calculator tool: stop at every event of the tool_use turn, while the tool runs, and
     at every event of the answer turn; by button and by Ctrl-C."""
-    from claude_nb.examples import calculator
+    from claude_nb.demo.examples import calculator
 
     first, second = tool_turn().stream(), answer_turn().stream()
     c1, c2 = expected_counts(first), expected_counts(second)
@@ -280,7 +280,7 @@ def test_tool_loop_stopped_everywhere(api: Any) -> None:
 def test_tool_loop_stopped_while_the_tool_runs(api: Any) -> None:
     """A calculator that takes its time: Stop / Ctrl-C while it runs; the call gets an
     is_error "stopped" result in the next request, which the server accepts."""
-    from claude_nb.examples import calculator as calc
+    from claude_nb.demo.examples import calculator as calc
 
     started = threading.Event()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import anthropic  # noqa: F401  (imported up front: the first import takes seconds, on the loop)
 
-from claude_nb.chat import Chat
+from claude_nb.frontends.chat import Chat
 from claude_nb.loopback import RequestRecord, text_turn
 
 N_CHATS = 10
@@ -140,7 +140,7 @@ def test_closed_views_and_finished_replies_are_freed(api: Any, monkeypatch: Any)
 
     from ipywidgets.widgets.widget import _instances  # ipywidgets 8: every open widget
 
-    import claude_nb.display as display
+    import claude_nb.frontends.display as display
     from claude_nb import Conversation
 
     class Handle:

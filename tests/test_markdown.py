@@ -1,4 +1,4 @@
-"""claude_nb.markdown: `render` and `StreamingMarkdown`.
+"""claude_nb.render.markdown: `render` and `StreamingMarkdown`.
 
 The central property: however an answer is cut into deltas, the streamed HTML ends
 byte-identical to `render(full_text)`. It is checked on every input of the CommonMark spec
@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it.utils import read_fixture_file
 
-from claude_nb.markdown import Patch, StreamingMarkdown, render
+from claude_nb.render.markdown import Patch, StreamingMarkdown, render
 
 CASES_DIR = Path(__file__).with_name("markdown_cases")
 CASES = [
@@ -512,7 +512,7 @@ def test_raw_html_is_text() -> None:
 
 
 def test_render_once_reuses_the_streamed_html_exactly_once() -> None:
-    from claude_nb import markdown
+    from claude_nb.render import markdown
 
     text = "# Title\n\nSome *text* with [a ref][r].\n\n[r]: https://example.com\n"
     md = StreamingMarkdown()

@@ -11,10 +11,10 @@ import pytest
 
 import claude_nb
 
-MODULES = ["claude_nb", "claude_nb.transcript", "claude_nb.session", "claude_nb.events",
-           "claude_nb.errors", "claude_nb.markdown", "claude_nb.cards", "claude_nb.sanitize",
-           "claude_nb.tools", "claude_nb.inspector", "claude_nb.loopback", "claude_nb.chat",
-           "claude_nb.view", "claude_nb.presenter", "claude_nb.display", "claude_nb.magic"]
+MODULES = ["claude_nb", "claude_nb.protocol.transcript", "claude_nb.run.session", "claude_nb.protocol.events",
+           "claude_nb.protocol.errors", "claude_nb.render.markdown", "claude_nb.render.cards", "claude_nb.render.sanitize",
+           "claude_nb.run.tools", "claude_nb.run.inspector", "claude_nb.loopback", "claude_nb.frontends.chat",
+           "claude_nb.frontends.view", "claude_nb.frontends.presenter", "claude_nb.frontends.display", "claude_nb.frontends.magic"]
 
 
 @pytest.mark.parametrize("name", MODULES)

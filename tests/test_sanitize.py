@@ -1,4 +1,4 @@
-"""claude_nb.sanitize: escape, clean (nh3 allowlist), safe_url, data_image_src, TeX links.
+"""claude_nb.render.sanitize: escape, clean (nh3 allowlist), safe_url, data_image_src, TeX links.
 
 Also home of the XSS corpus loader and the HTML auditor that tests/test_cards.py reuses.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_nb.sanitize import (
+from claude_nb.render.sanitize import (
     ID_PREFIX, clean, data_image_src, defang_autolinks, defuse_tex_links, escape, safe_url,
 )
 

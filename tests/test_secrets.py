@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 import claude_nb
-from claude_nb import backend
-from claude_nb.chat import Chat
-from claude_nb.display import static_bundle
+from claude_nb.run import backend
+from claude_nb.frontends.chat import Chat
+from claude_nb.frontends.display import static_bundle
 from claude_nb.loopback import LoopbackServer, http_error, http_error_file, text_turn
-from claude_nb.session import Conversation
+from claude_nb.run.session import Conversation
 
 SECRET = "sk-test-SECRET-0123456789"  # the `api` fixture's key
 FRAGMENT = "SECRET-0123456789"        # no part of it either (a masked prefix is fine)
@@ -126,10 +126,10 @@ def test_saved_notebook_has_no_key(api: LoopbackServer, tmp_path: Any) -> None:
         "%load_ext claude_nb\n%config Claude.max_retries = 0",
         "%%claude\nSay hello",
         "%%claude -o bad\nAnd again",
-        "from claude_nb.chat import Chat\nchat = Chat()\nchat",
+        "from claude_nb.frontends.chat import Chat\nchat = Chat()\nchat",
         "import asyncio\nr = chat.send('hi from the chat')\n"
         "while r.status in ('pending', 'running'):\n    await asyncio.sleep(0.02)\nr",
-        "import claude_nb.backend as b\nprint(repr(b.resolve()), repr(bad), repr(bad.error))\n"
+        "import claude_nb.run.backend as b\nprint(repr(b.resolve()), repr(bad), repr(bad.error))\n"
         "chat.view.snapshot()",
         "bad.error",
         "%%claude --history",

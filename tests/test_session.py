@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from claude_nb.errors import APIError, ConnectionLost, StreamError, StreamStalled
-from claude_nb.events import Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
+from claude_nb.protocol.errors import APIError, ConnectionLost, StreamError, StreamStalled
+from claude_nb.protocol.events import Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
 from claude_nb.loopback import (Text, Thinking, ToolUse, Turn as ScriptTurn, http_error,
                                 http_error_file, text_turn, transcript)
-from claude_nb.session import Conversation
-from claude_nb.transcript import BlockDelta
+from claude_nb.run.session import Conversation
+from claude_nb.protocol.transcript import BlockDelta
 
 
 def valid(server: Any) -> None:
@@ -186,7 +186,7 @@ def test_stream_without_message_stop_is_truncated(api: Any) -> None:
 
 
 def test_tool_loop_runs_python_functions(api: Any) -> None:
-    from claude_nb.examples import calculator, lookup
+    from claude_nb.demo.examples import calculator, lookup
 
     api.enqueue(ScriptTurn([Text("Let me compute."), ToolUse("calculator", {"expression": "6*7"}),
                             ToolUse("lookup", {"name": "helium"})], stop_reason="tool_use"),
@@ -204,7 +204,7 @@ def test_tool_loop_runs_python_functions(api: Any) -> None:
 
 
 def test_stop_while_a_tool_runs_leaves_a_valid_history(api: Any) -> None:
-    from claude_nb.examples import wait
+    from claude_nb.demo.examples import wait
 
     api.enqueue(ScriptTurn([ToolUse("wait", {"seconds": 30})], stop_reason="tool_use"))
     conv = Conversation(tools=[wait])
@@ -249,7 +249,7 @@ def test_sync_iteration_ctrl_c_stops_and_reraises(api: Any) -> None:
 
 
 def test_confirm_tools_wait_for_approval(api: Any) -> None:
-    from claude_nb.tools import tool
+    from claude_nb.run.tools import tool
 
     calls: list[str] = []
 

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from claude_nb.chat import Chat
-from claude_nb.display import static_bundle
+from claude_nb.frontends.chat import Chat
+from claude_nb.frontends.display import static_bundle
 from claude_nb.loopback import LoopbackServer, Pause, RawBlock, Stream, Turn, text_turn
 from claude_nb.loopback.sse import parse_frame
-from claude_nb.session import Conversation
-from claude_nb.transcript import BlockDelta
+from claude_nb.run.session import Conversation
+from claude_nb.protocol.transcript import BlockDelta
 
 # One paragraph per line (no Markdown syntax), so each line must appear verbatim in the HTML.
 LINES = [

@@ -15,8 +15,8 @@ import pydantic
 import pytest
 import typing_extensions
 
-from claude_nb import examples
-from claude_nb.tools import (
+from claude_nb.demo import examples
+from claude_nb.run.tools import (
     MAX_REPR_CHARS,
     MAX_TEXT_CHARS,
     InvalidToolInput,
@@ -898,7 +898,7 @@ def test_a_result_that_cannot_be_converted_is_an_error() -> None:
 
 
 def test_definition_errors_are_config_errors() -> None:
-    from claude_nb.errors import ConfigError
+    from claude_nb.protocol.errors import ConfigError
 
     with pytest.raises(ConfigError) as info:
         resolve_names("missing", {})

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from anthropic.types import RawMessageStreamEvent
 
-from claude_nb.transcript import (BlockDelta, RedactedThinkingBlock, ServerToolResultBlock,
+from claude_nb.protocol.transcript import (BlockDelta, RedactedThinkingBlock, ServerToolResultBlock,
                                   ServerToolUseBlock, TextBlock, ThinkingBlock, ToolUseBlock,
                                   Turn, TurnFinished, UnknownBlock, UnknownEvent)
 from support import sse_events, transcript_names
@@ -130,7 +130,7 @@ def test_unknown_event_and_block_types_are_neutral() -> None:
     turn, changes = fold("unknown_event_type")
     assert any(isinstance(c, UnknownEvent) and c.type == "future_event" for c in changes)
     assert [u.type for u in turn.unknown_events] == ["future_event"]
-    from claude_nb import cards
+    from claude_nb.render import cards
 
     assert "future_event" in cards.turn_html(turn)  # the saved output shows it too
     turn = Turn()

@@ -329,7 +329,7 @@ def test_chat_widget_streams_remembers_and_stops(jupyter_server, lab, srv):
         text_turn("Fourth answer."),
     )
     path = jupyter_server.notebook(
-        "chat.ipynb", ["from claude_nb.chat import Chat\nc = Chat()\nc"])
+        "chat.ipynb", ["from claude_nb.frontends.chat import Chat\nc = Chat()\nc"])
     lab.open(path)
     lab.run_all()
     lab.wait_done()

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 PRELUDE = """\
 import asyncio, html, time
-from claude_nb.view import LiveView
+from claude_nb.frontends.view import LiveView
 def md_block(v, bid, commit, tail="", kind="text"):
     v.push({"op": "block", "id": bid, "kind": kind, "html": '<div class="cnb-md"></div>'})
     v.push({"op": "md", "id": bid, "commit": commit, "tail": tail, "replace": None})

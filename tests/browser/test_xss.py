@@ -233,7 +233,7 @@ srv.enqueue(Turn(blocks=[
 
 ERRORS = r'''
 from claude_nb import Conversation
-from claude_nb.display import stream_live
+from claude_nb.frontends.display import stream_live
 for i, g in enumerate(groups()):
     if i % 3 == 0:
         srv.enqueue(http_error(400, "invalid_request_error", g))
@@ -249,7 +249,7 @@ srv.enqueue(http_error(400, "invalid_request_error", ALL))
 '''
 
 CHAT = r'''
-from claude_nb.chat import Chat
+from claude_nb.frontends.chat import Chat
 srv.enqueue(Turn(blocks=[Thinking(ALL), Text("\n\n".join(reversed(P)))], chunk=5)
             .stream().with_delay(DELAY))
 chat = Chat()

@@ -1,6 +1,6 @@
 """Card HTML for every block kind, and the static HTML / Markdown / plain text of a reply.
 
-Every piece of model-derived data goes through `claude_nb.sanitize`: `escape` for text,
+Every piece of model-derived data goes through `claude_nb.render.sanitize`: `escape` for text,
 `markdown.render` + `clean` for Markdown, `safe_url` for links we build. Block kinds are
 dispatched through tables (`_HTML`, `_MARKDOWN`, `_PLAIN`, `_KINDS`: block class → value);
 a class missing from a table falls back along its MRO, ending at the neutral unknown card.
@@ -68,7 +68,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from .sanitize import clean, data_image_src, defuse_tex_links, escape, safe_url
-from .transcript import (
+from ..protocol.transcript import (
     Block, RedactedThinkingBlock, ServerToolResultBlock, ServerToolUseBlock, TextBlock,
     ThinkingBlock, ToolUseBlock, Turn, UnknownBlock, Usage,
 )
@@ -360,7 +360,7 @@ class ToolView:
     @classmethod
     def from_outcome(cls, status: str, outcome: Any = None, *,
                      started_at: float | None = None) -> ToolView:
-        """From a `claude_nb.tools.ToolOutcome` (or None while there is no result)."""
+        """From a `claude_nb.run.tools.ToolOutcome` (or None while there is no result)."""
         if outcome is None:
             return cls(status, started_at=started_at)
         shown = outcome.display if outcome.display is not None else outcome.content
@@ -957,7 +957,7 @@ def turn_html(turn: Turn, *, footer: bool = True, demo: bool = False,
 
 
 def _reply_doc(reply: Any, *, footer: bool = True, demo: bool = False) -> _Doc:
-    """A `claude_nb.session.Reply`: all its turns, tool results, stop and error."""
+    """A `claude_nb.run.session.Reply`: all its turns, tool results, stop and error."""
     tools = {tid: ToolView.from_outcome(
                  getattr(o, "status", None) or ("error" if o.is_error else "done"), o)
              for tid, o in reply.tool_outcomes.items()}

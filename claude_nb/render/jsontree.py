@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from .errors import OutputError
+from ..protocol.errors import OutputError
 from .sanitize import escape
 
 __all__ = ["parse_partial", "parse_final", "tree_html", "JSON_INSTRUCTION"]

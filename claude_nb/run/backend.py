@@ -44,7 +44,7 @@ def demo_server() -> Any:
     global _demo
     with _lock:
         if _demo is None:
-            from .demo import make_demo_server
+            from ..demo.backend import make_demo_server
 
             _demo = make_demo_server()
             _demo.start()

@@ -6,9 +6,9 @@ import json
 import sys
 from typing import Any, TextIO
 
-from .events import Failed, Retrying, Stopped, ToolStatus
-from .session import Conversation, Reply
-from .transcript import BlockDelta, BlockFinished, BlockStarted, ThinkingBlock, ToolUseBlock
+from ..protocol.events import Failed, Retrying, Stopped, ToolStatus
+from ..run.session import Conversation, Reply
+from ..protocol.transcript import BlockDelta, BlockFinished, BlockStarted, ThinkingBlock, ToolUseBlock
 
 __all__ = ["stream_to_terminal", "print_history"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .tools import Tool, web_search_tool
+from ..run.tools import Tool, web_search_tool
 
 __all__ = ["Options", "DEFAULT_MODEL"]
 
@@ -27,7 +27,7 @@ class Options:
     prefill: str | None = None
     json: bool = False  # structured output: the answer is one JSON value
     schema: Any = None  # a JSON schema dict or a pydantic model class (implies json)
-    events: bool = False  # record the raw event timeline (claude_nb.inspector)
+    events: bool = False  # record the raw event timeline (claude_nb.run.inspector)
     read_timeout: float = 120.0
     max_retries: int = 2
     retry_cap: float = 30.0
@@ -42,7 +42,7 @@ class Options:
                                   "messages": messages}
         system = self.system
         if self.json or self.schema is not None:
-            from .jsontree import JSON_INSTRUCTION
+            from ..render.jsontree import JSON_INSTRUCTION
 
             system = f"{system}\n\n{JSON_INSTRUCTION}" if system else JSON_INSTRUCTION
             schema = self.json_schema()

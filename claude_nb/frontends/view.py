@@ -28,13 +28,7 @@ import traitlets
 __all__ = ["LiveView"]
 
 
-def _js_dir() -> Path:
-    here = Path(__file__).parent
-    packaged = here / "js"  # inside a wheel (pyproject force-includes js/ there)
-    return packaged if (packaged / "view.js").is_file() else here.parent / "js"
-
-
-_JS = _js_dir()
+_JS = Path(__file__).with_name("js")  # the browser side, package data
 
 Action = Callable[[dict[str, Any]], object]
 

@@ -1,6 +1,6 @@
 """Session events: what the run loop adds to the transcript's changes.
 
-A `Reply` yields transcript changes (`claude_nb.transcript`) interleaved with these values,
+A `Reply` yields transcript changes (`claude_nb.protocol.transcript`) interleaved with these values,
 in order; renderers dispatch on the type. All are frozen and carry references, not copies.
 """
 
@@ -13,7 +13,7 @@ from .errors import ClaudeNBError
 from .transcript import Change, ToolUseBlock, Turn
 
 if TYPE_CHECKING:
-    from .tools import ToolOutcome
+    from ..run.tools import ToolOutcome
 
 __all__ = ["TurnBegan", "Retrying", "ToolStatus", "Failed", "Stopped", "Finished", "Event"]
 

@@ -35,7 +35,7 @@ import docstring_parser
 import pydantic
 import typing_extensions
 
-from .errors import ConfigError
+from ..protocol.errors import ConfigError
 
 __all__ = [
     "Tool", "ToolOutcome", "ToolDefinitionError", "InvalidToolInput", "tool", "as_tool",

@@ -28,12 +28,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .loopback import (
+from ..loopback import (
     LoopbackServer, Pause, Response, ServerToolUse, Stream, Text, Thinking, ToolUse, Turn,
     WebSearchResult, estimate_tokens, http_error,
 )
-from .loopback.script import Block
-from .loopback.sse import parse_frame
+from ..loopback.script import Block
+from ..loopback.sse import parse_frame
 
 __all__ = ["make_demo_server", "demo_reply", "DemoScript", "DEMO_MODEL", "DEMO_LABEL",
            "RULES", "ERROR_RULES", "TOOL_RULES"]

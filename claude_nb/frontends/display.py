@@ -15,11 +15,13 @@ from typing import Any, Iterator
 
 from IPython.display import display
 
-from . import cards, jsontree
-from .errors import ClaudeNBError
-from .events import ToolStatus
+from ..render import cards
+
+from ..render import jsontree
+from ..protocol.errors import ClaudeNBError
+from ..protocol.events import ToolStatus
 from .presenter import Presenter
-from .session import Conversation, Reply
+from ..run.session import Conversation, Reply
 from .view import LiveView
 
 __all__ = ["stream_live", "static_bundle", "show_error", "show_history", "interrupt_stops"]

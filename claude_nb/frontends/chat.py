@@ -14,10 +14,10 @@ import json
 import threading
 from typing import Any
 
-from . import cards
-from .backend import set_api_key
+from ..render import cards
+from ..run.backend import set_api_key
 from .presenter import Presenter
-from .session import Conversation, Reply
+from ..run.session import Conversation, Reply
 from .view import LiveView
 
 __all__ = ["Chat"]

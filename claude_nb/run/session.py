@@ -21,12 +21,12 @@ import weakref
 from typing import Any, AsyncIterator, Callable, Iterator
 
 from . import backend as _backend
-from .errors import (APIError, ClaudeNBError, ConfigError, classify, quotes_secret,
+from ..protocol.errors import (APIError, ClaudeNBError, ConfigError, classify, quotes_secret,
                      redact_secret)
-from .events import Event, Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
-from .options import Options
+from ..protocol.events import Event, Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
+from ..protocol.options import Options
 from .tools import Tool, ToolOutcome, as_tool, run_tool
-from .transcript import TextBlock, ToolUseBlock, Turn
+from ..protocol.transcript import TextBlock, ToolUseBlock, Turn
 
 __all__ = ["Conversation", "Reply"]
 
@@ -137,7 +137,7 @@ class Reply:
             await self._loop_turns(pending)
             self.status = "done"
             if self.options.json or self.options.schema is not None:
-                from .jsontree import parse_final
+                from ..render.jsontree import parse_final
 
                 self.data = parse_final(self.text, self.options.schema)
         except (asyncio.CancelledError, _StopRequested):
@@ -344,7 +344,7 @@ class Reply:
 
     @property
     def usage(self) -> Any:
-        from .transcript import Usage
+        from ..protocol.transcript import Usage
 
         total = Usage()
         for t in self.turns:

@@ -64,7 +64,7 @@ class ClaudeNBError(Exception):
         """IPython: one short line instead of a traceback wall (the card says the rest).
         The message may quote model or server text: JupyterLab autolinks error output, so
         non-http(s) URL schemes in it are defanged."""
-        from .sanitize import defang_autolinks
+        from ..render.sanitize import defang_autolinks
 
         return [defang_autolinks(f"claude_nb: {self.title}: {self.message}")]
 

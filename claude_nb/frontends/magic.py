@@ -20,10 +20,10 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, CFloat, CInt, Unicode
 from traitlets.config import Configurable
 
-from .errors import ClaudeNBError, ConfigError
-from .options import DEFAULT_MODEL, Options
+from ..protocol.errors import ClaudeNBError, ConfigError
+from ..protocol.options import DEFAULT_MODEL, Options
 from .prompt import interpolate
-from .session import Conversation, Reply
+from ..run.session import Conversation, Reply
 
 __all__ = ["ClaudeMagics", "load", "unload"]
 
@@ -125,7 +125,7 @@ class ClaudeMagics(Magics):
                                   title="Bad %%claude options")
             overrides["schema"] = self.shell.user_ns[args.schema]
         if args.tools:
-            from .tools import resolve_names
+            from ..run.tools import resolve_names
 
             overrides["tools"] = resolve_names(args.tools, self.shell.user_ns)
         return args, self.conversation.send(text.strip(), **overrides)

@@ -1,6 +1,6 @@
 """Example tools for tutorials and tests: a safe calculator and a small element table.
 
-    from claude_nb.examples import calculator, lookup
+    from claude_nb.demo.examples import calculator, lookup
     %%claude --tools calculator,lookup
 """
 

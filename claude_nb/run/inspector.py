@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 import anyio
 import httpx2
 
-from .sanitize import escape
+from ..render.sanitize import escape
 
 __all__ = ["EventRecord", "Exchange", "EventLog", "FrameParser", "Frame", "Cut", "decode",
            "TapTransport", "tapped_client", "tapped_http_client"]

@@ -12,11 +12,13 @@ import asyncio
 import time
 from typing import Any, Callable
 
-from . import cards, jsontree
-from .events import Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
-from .markdown import StreamingMarkdown
-from .sanitize import clean
-from .transcript import (Block, BlockDelta, BlockFinished, BlockStarted, TextBlock,
+from ..render import cards
+
+from ..render import jsontree
+from ..protocol.events import Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
+from ..render.markdown import StreamingMarkdown
+from ..render.sanitize import clean
+from ..protocol.transcript import (Block, BlockDelta, BlockFinished, BlockStarted, TextBlock,
                          ThinkingBlock, ToolUseBlock, TurnFinished, UnknownEvent)
 
 __all__ = ["Presenter"]
