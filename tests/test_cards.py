@@ -744,7 +744,9 @@ def _fake_reply(**kw: Any) -> Any:
 
 
 def test_reply_html_markdown_plain(markdown: Any) -> None:
-    outcome = SimpleNamespace(content="42", is_error=False, display=None, elapsed=0.1)
+    from claude_nb.run.tools import ToolOutcome
+
+    outcome = ToolOutcome(content="42", is_error=False, display=None, elapsed=0.1)
     loop = _fake_reply(turns=[make_turn(tool(input={}), stop="tool_use"),
                               make_turn(text("It is 42."))],
                        tool_outcomes={"toolu_1": outcome})

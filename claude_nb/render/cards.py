@@ -86,7 +86,7 @@ __all__ = [
 STATUS_LABELS: dict[str, str] = {
     "waiting": "waiting", "running": "running", "done": "done", "error": "error",
     "stopped": "stopped", "awaiting_approval": "awaiting approval", "denied": "denied",
-    "incomplete": "incomplete", "not_run": "not run",
+    "incomplete": "incomplete", "not_run": "not run", "timeout": "timed out",
 }
 
 STOP_WORDS: dict[str, str] = {
@@ -958,9 +958,7 @@ def turn_html(turn: Turn, *, footer: bool = True, demo: bool = False,
 
 def _reply_doc(reply: Any, *, footer: bool = True, demo: bool = False) -> _Doc:
     """A `claude_nb.run.session.Reply`: all its turns, tool results, stop and error."""
-    tools = {tid: ToolView.from_outcome(
-                 getattr(o, "status", None) or ("error" if o.is_error else "done"), o)
-             for tid, o in reply.tool_outcomes.items()}
+    tools = {tid: ToolView.from_outcome(o.status, o) for tid, o in reply.tool_outcomes.items()}
     stopped = (reply.stop_reason_user or True) if reply.status == "stopped" else False
     return _Doc(list(reply.turns), footer, demo, stopped, reply.error, tools)
 

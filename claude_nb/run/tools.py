@@ -36,10 +36,21 @@ import pydantic
 import typing_extensions
 
 from ..protocol.errors import ConfigError
+from ..protocol.status import ToolStatus
 
 __all__ = [
-    "Tool", "ToolOutcome", "ToolDefinitionError", "InvalidToolInput", "tool", "as_tool",
-    "input_schema_for", "run_tool", "convert_result", "tools_param", "find", "resolve_names",
+    "InvalidToolInput",
+    "Tool",
+    "ToolDefinitionError",
+    "ToolOutcome",
+    "as_tool",
+    "convert_result",
+    "find",
+    "input_schema_for",
+    "resolve_names",
+    "run_tool",
+    "tool",
+    "tools_param",
     "web_search_tool",
 ]
 
@@ -458,13 +469,20 @@ class ToolOutcome:
 
     `content` is sent back as the `tool_result` content (a str or a list of content
     blocks); `display` is what a UI shows: a str, JSON-able data, or a mimebundle dict
-    (keys like "text/html", "image/png"). `elapsed` is in seconds.
+    (keys like "text/html", "image/png"). `elapsed` is in seconds. `status` says how the
+    call ended (every sink shows it); left out, it is `error` or `done` from `is_error`.
     """
 
     content: str | list[dict[str, Any]]
     is_error: bool = False
     display: Any = None
     elapsed: float = 0.0
+    status: ToolStatus | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is None:
+            status = ToolStatus.ERROR if self.is_error else ToolStatus.DONE
+            object.__setattr__(self, "status", status)
 
     def result_param(self, tool_use_id: str) -> dict[str, Any]:
         """The `tool_result` block for the next user message."""
@@ -493,9 +511,9 @@ async def run_tool(tool: Tool, input: Mapping[str, Any]) -> ToolOutcome:
     """
     start = time.perf_counter()
 
-    def error(message: Any) -> ToolOutcome:
+    def error(message: Any, status: ToolStatus = ToolStatus.ERROR) -> ToolOutcome:
         text = message if isinstance(message, str) else _plain_text(message)
-        return ToolOutcome(message, True, text, time.perf_counter() - start)
+        return ToolOutcome(message, True, text, time.perf_counter() - start, status)
 
     if not isinstance(input, Mapping):
         return error(f"Invalid input for tool {tool.name!r}: expected a JSON object, got {input!r:.200}")
@@ -507,7 +525,8 @@ async def run_tool(tool: Tool, input: Mapping[str, Any]) -> ToolOutcome:
     try:
         result = await asyncio.wait_for(_call(tool.fn, args, kwargs), tool.timeout)
     except asyncio.TimeoutError:
-        return error(f"Tool {tool.name!r} timed out after {tool.timeout:g} s")
+        return error(f"Tool {tool.name!r} timed out after {tool.timeout:g} s",
+                     ToolStatus.TIMEOUT)
     if isinstance(result, _Raised):
         return error(_error_content(result.exc))
     try:
@@ -553,7 +572,7 @@ def _plain_text(content: Any) -> str:
 
 # ---------------------------------------------------------------- result conversion
 
-Converted = tuple[Union[str, list[dict[str, Any]]], Any]
+Converted = tuple[str | list[dict[str, Any]], Any]
 
 
 def convert_result(value: Any) -> Converted:
