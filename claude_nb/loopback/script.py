@@ -245,6 +245,7 @@ class Turn:
     stop_reason: str = "end_turn"
     stop_sequence: str | None = None
     usage: Mapping[str, Any] = field(default_factory=dict)
+    stop_details: Mapping[str, Any] | None = None  # a refusal's {type, category, explanation}
     model: str = "claude-loopback"
     id: str = field(default_factory=lambda: new_id("msg_01"))
     chunk: int = 20
@@ -264,14 +265,18 @@ class Turn:
         output_tokens = max(1, chars // 4)
         return [self._start(), *body, {
             "type": "message_delta",
-            "delta": {"stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence},
+            "delta": {"stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence,
+                      **({"stop_details": dict(self.stop_details)} if self.stop_details else {})},
             "usage": {"output_tokens": output_tokens, **self.usage},
         }, {"type": "message_stop"}]
 
     def _start(self) -> Json:
         usage = {"input_tokens": self.usage.get("input_tokens", 25),
-                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                 "cache_creation_input_tokens": self.usage.get("cache_creation_input_tokens", 0),
+                 "cache_read_input_tokens": self.usage.get("cache_read_input_tokens", 0),
                  "output_tokens": 1}
+        if "cache_creation" in self.usage:
+            usage["cache_creation"] = self.usage["cache_creation"]
         return {"type": "message_start", "message": {
             "id": self.id, "type": "message", "role": "assistant", "model": self.model,
             "content": [], "stop_reason": None, "stop_sequence": None, "usage": usage}}
@@ -356,5 +361,5 @@ def echo_reply(request: Mapping[str, Any]) -> Turn:
     quote = "\n".join(f"> {line}".rstrip() for line in said.splitlines()) or "> (nothing)"
     text = ("**Loopback reply**: an offline stand-in, not Claude.\n\nYou wrote:\n\n"
             f"{quote}\n\n_No model ran; this server only echoes._")
-    return text_turn(text, model=str(request.get("model", "claude-loopback")),
-                     usage={"input_tokens": estimate_tokens(request)})
+    # No usage here: the server fills in its prompt-cache accounting of the request.
+    return text_turn(text, model=str(request.get("model", "claude-loopback")))

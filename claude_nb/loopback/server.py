@@ -16,15 +16,18 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .script import (
-    DROP, Drop, HttpError, Pause, Response, Stream, as_stream, echo_reply, estimate_tokens,
+    DROP, Drop, HttpError, Pause, Response, Stream, Turn, as_stream, echo_reply, estimate_tokens,
     http_error, new_id,
 )
+from .cache import PromptCache, breakpoint_error
+from .compaction import beta_error, compacting
+from .models_api import MODELS, capability_error, find_model, list_page
 from .sse import Json, assemble, parse_frame
 from .validate import COUNT_TOKENS_RULES, validate
 
@@ -77,6 +80,7 @@ class RequestRecord:
     status: int | None = None
     error: str | None = None
     stream: StreamRecord | None = None
+    usage: Json | None = None  # the prompt-cache accounting of a Messages request
 
 
 class _Watch:
@@ -172,11 +176,41 @@ class _Handler(BaseHTTPRequestHandler):
                                "There was an error parsing the body of your request as JSON")
         route(self, record)
 
+    def do_GET(self) -> None:
+        """The Models API: `/v1/models` (paginated) and `/v1/models/{id}`."""
+        loop = self.server.loopback
+        record = RequestRecord(self.path, _safe_headers(self.headers.items()), time.monotonic())
+        with loop._changing():
+            loop.requests.append(record)
+        url = urlsplit(self.path)
+        if not loop.models:  # a gateway without the Models API
+            return self._error(record, 404, "not_found_error", f"Not Found: {self.path}")
+        if url.path == "/v1/models":
+            status, body = list_page(dict(parse_qsl(url.query)), loop.models)
+            if status != 200:
+                return self._error(record, status, body["type"], body["message"])
+            return self._send(record, 200, json.dumps(body).encode())
+        if url.path.startswith("/v1/models/"):
+            model_id = unquote(url.path.removeprefix("/v1/models/"))
+            model = find_model(model_id, loop.models)
+            if model is None:
+                return self._error(record, 404, "not_found_error", f"model: {model_id}")
+            return self._send(record, 200, json.dumps(model).encode())
+        self._error(record, 404, "not_found_error", f"Not Found: {self.path}")
+
     def _messages(self, record: RequestRecord) -> None:
-        error = validate(record.body)
+        loop = self.server.loopback
+        error = (validate(record.body) or capability_error(record.body, loop.models)
+                 or breakpoint_error(record.body) or beta_error(record.body, record.headers))
         if error:
             return self._error(record, 400, "invalid_request_error", error)
-        response = as_stream(self.server.loopback._next_response(record.body))
+        usage = loop.cache.account(record.body)
+        record.usage = usage.usage()
+        response = loop._next_response(record.body)
+        if isinstance(response, Turn) and "input_tokens" not in response.usage:
+            response = compacting(replace(response, usage={**record.usage, **response.usage}),
+                                  record.body, estimate_tokens(record.body))
+        response = as_stream(response)
         if isinstance(response, HttpError):
             return self._send(record, response.status, response.body, response.headers,
                               response.reason)
@@ -295,8 +329,12 @@ class LoopbackServer:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 auto_reply: Callable[[Json], Response] = echo_reply) -> None:
+                 auto_reply: Callable[[Json], Response] = echo_reply,
+                 cache_min_tokens: int = 1024) -> None:
         self.auto_reply = auto_reply
+        self.cache = PromptCache(cache_min_tokens)  # usage of Turns that don't set input_tokens
+        self.models: list[Json] = list(MODELS)  # what /v1/models serves (empty: a 404, as
+        # behind a gateway without the endpoint)
         self.requests: list[RequestRecord] = []
         self._address = (host, port)
         self._queue: deque[Response] = deque()

@@ -80,12 +80,20 @@ def _citation(block: Json, delta: Json) -> None:
     block.setdefault("citations", []).append(delta["citation"])
 
 
+def _compaction(block: Json, delta: Json) -> None:
+    """The summary may come in pieces; each piece of opaque state is appended too."""
+    for key in ("content", "encrypted_content"):
+        if delta.get(key) is not None:
+            block[key] = (block.get(key) or "") + delta[key]
+
+
 _DELTAS: dict[str, Callable[[Json, Json], None]] = {
     "text_delta": _add("text"),
     "thinking_delta": _add("thinking"),
     "signature_delta": _signature,
     "input_json_delta": _partial_json,
     "citations_delta": _citation,
+    "compaction_delta": _compaction,
 }
 
 
