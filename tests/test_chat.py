@@ -5,11 +5,60 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, Union
 
+from claude_nb.frontends import viewops
 from claude_nb.frontends.chat import Chat
-from claude_nb.loopback import text_turn
 from claude_nb.frontends.view import LiveView
+from claude_nb.loopback import text_turn
+
+VIEW_JS = Path(viewops.__file__).with_name("js") / "view.js"
+
+
+def ts_type(t: Any) -> str:
+    """A Python annotation of viewops written as view.js writes it in JSDoc."""
+    names = {str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}
+    origin, args = typing.get_origin(t), typing.get_args(t)
+    if t == viewops.StopMode:
+        return "StopMode"
+    if t in names:
+        return names[t]
+    if origin is Literal:
+        return " | ".join(json.dumps(a) for a in args)
+    if origin in (Union, types.UnionType):
+        return " | ".join(ts_type(a) for a in args)
+    if origin is list:
+        return f"{ts_type(args[0])}[]"
+    assert typing.is_typeddict(t), t
+    return str(t.__name__)
+
+
+def js_typedefs() -> dict[str, str]:
+    """view.js's ``/** @typedef {...} Name */`` bodies by name, whitespace and `*` folded."""
+    found = re.findall(r"@typedef \{(.*?)\} (\w+)\s*\*/", VIEW_JS.read_text(), re.S)
+    return {name: " ".join(body.replace("*", " ").split()) for body, name in found}
+
+
+def test_view_ops_and_actions_are_declared_alike_in_python_and_js() -> None:
+    typedefs = js_typedefs()
+    checked = 0
+    for name in viewops.__all__:
+        declared = getattr(viewops, name)
+        if typing.is_typeddict(declared):
+            hints = typing.get_type_hints(declared)
+            fields = ", ".join(f"{key}{'?' if key in declared.__optional_keys__ else ''}: "
+                               f"{ts_type(hint)}" for key, hint in hints.items())
+            assert typedefs[name] == "{ " + fields + " }", name
+            checked += 1
+        elif typing.get_origin(declared) in (Union, types.UnionType):  # ViewOp, Action
+            assert typedefs[name] == " | ".join(a.__name__ for a in typing.get_args(declared))
+            checked += 1
+    assert checked >= 20
+    assert typedefs["StopMode"] == " | ".join(json.dumps(a) for a in typing.get_args(viewops.StopMode))
 
 
 def test_live_view_snapshot_folds_ops() -> None:
@@ -49,10 +98,10 @@ def test_chat_two_turns_stop_regenerate_new_export(api: Any) -> None:
     async def main() -> None:
         chat = Chat()
         api.enqueue(text_turn("Hello **there**."), text_turn("Second answer."))
-        chat._on_action({"type": "send", "text": "hi"})
+        chat.view.receive({"type": "send", "text": "hi"})
         await asyncio.sleep(0.05)
         await until_idle(chat)
-        chat._on_action({"type": "send", "text": "again"})
+        chat.view.receive({"type": "send", "text": "again"})
         await asyncio.sleep(0.05)
         await until_idle(chat)
         assert [m["role"] for m in chat.conversation.messages] == ["user", "assistant"] * 2
@@ -60,10 +109,10 @@ def test_chat_two_turns_stop_regenerate_new_export(api: Any) -> None:
         assert "<strong>there</strong>" in html and "Second answer." in html
 
         api.enqueue(text_turn("slow " * 500, chunk=5).stream().with_delay(0.01))
-        chat._on_action({"type": "send", "text": "slowly"})
+        chat.view.receive({"type": "send", "text": "slowly"})
         await asyncio.to_thread(api.wait_for, lambda: chat.reply and chat.reply.prompt == "slowly"
                                 and chat.reply.text)
-        chat._on_action({"type": "stop"})
+        chat.view.receive({"type": "stop"})
         await asyncio.sleep(0.05)
         await until_idle(chat)
         assert chat.reply.status == "stopped"
@@ -71,7 +120,7 @@ def test_chat_two_turns_stop_regenerate_new_export(api: Any) -> None:
         assert chat.conversation.messages[-1]["content"][0]["text"] == chat.reply.text
 
         api.enqueue(text_turn("regenerated"))
-        chat._on_action({"type": "regenerate"})
+        chat.view.receive({"type": "regenerate"})
         await asyncio.sleep(0.05)
         await until_idle(chat)
         assert chat.reply.text == "regenerated"
@@ -80,14 +129,14 @@ def test_chat_two_turns_stop_regenerate_new_export(api: Any) -> None:
 
         downloads: list[dict[str, Any]] = []
         chat.view.send = lambda msg, *a: downloads.append(msg)  # type: ignore[method-assign]
-        chat._on_action({"type": "export", "format": "json"})
-        chat._on_action({"type": "export", "format": "md"})
+        chat.view.receive({"type": "export", "format": "json"})
+        chat.view.receive({"type": "export", "format": "md"})
         await asyncio.sleep(0.05)
         exported = json.loads(downloads[0]["content"])
         assert len(exported["messages"]) == 6 and "sk-test" not in downloads[0]["content"]
         assert "regenerated" in downloads[1]["content"] and "**You:**" in downloads[1]["content"]
 
-        chat._on_action({"type": "new"})
+        chat.view.receive({"type": "new"})
         await asyncio.sleep(0.05)
         assert chat.conversation.messages == [] and chat.view.snapshot()["blocks"] == []
         bundle = chat._repr_mimebundle_()
@@ -111,10 +160,10 @@ def test_key_field_switches_to_the_real_api_without_storing_the_key(
 
     async def main() -> None:
         chat = Chat()
-        chat._on_action({"type": "set_key", "key": "sk-ant-TYPED-IN-KEY"})
+        chat.view.receive({"type": "set_key", "key": "sk-ant-TYPED-IN-KEY"})
         await asyncio.sleep(0.05)
         server.enqueue(text_turn("real answer"))
-        chat._on_action({"type": "send", "text": "hi"})
+        chat.view.receive({"type": "send", "text": "hi"})
         await asyncio.sleep(0.05)
         await until_idle(chat)
         assert chat.reply.backend is not None and not chat.reply.backend.demo

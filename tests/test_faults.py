@@ -243,7 +243,7 @@ def view_html(chat: Chat) -> str:
 async def chat_says(chat: Chat, text: str, timeout: float = 30.0) -> Reply:
     """Type `text` and press send (as the browser does); wait for the reply to end."""
     before = chat.reply
-    chat._on_action({"type": "send", "text": text})
+    chat.view.receive({"type": "send", "text": text})
     deadline = time.monotonic() + timeout
     while chat.reply is before or chat.reply.status in ("pending", "running"):
         assert time.monotonic() < deadline, "the chat reply did not finish"
@@ -296,7 +296,7 @@ def test_short_retry_after_shows_a_countdown_then_succeeds(api: LoopbackServer) 
         chat = Chat(retry_cap=5)
         api.enqueue(http_error(429, "rate_limit_error", "Slow down.", {"retry-after": "0.3"}),
                     text_turn("Made it again."))
-        chat._on_action({"type": "send", "text": "q"})
+        chat.view.receive({"type": "send", "text": "q"})
         deadline = time.monotonic() + 10
         while "Retrying in" not in view_html(chat):  # the notice, while it waits
             assert time.monotonic() < deadline
@@ -357,13 +357,13 @@ def test_the_retry_wait_is_cancelled_by_stop(api: LoopbackServer) -> None:
     async def in_chat() -> None:
         chat = Chat(retry_cap=30)
         api.enqueue(http_error(529, "overloaded_error", "Overloaded", {"retry-after": "20"}))
-        chat._on_action({"type": "send", "text": "q"})
+        chat.view.receive({"type": "send", "text": "q"})
         deadline = time.monotonic() + 10
         while "Retrying in" not in view_html(chat):
             assert time.monotonic() < deadline
             await asyncio.sleep(0.01)
         t0 = time.monotonic()
-        chat._on_action({"type": "stop"})
+        chat.view.receive({"type": "stop"})
         while chat.reply.running:
             await asyncio.sleep(0.005)
         assert time.monotonic() - t0 < 0.5 and chat.reply.status == "stopped"

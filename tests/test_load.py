@@ -63,7 +63,7 @@ def test_ten_chats_stream_at_once_without_cross_talk(api: Any) -> None:
         tick = asyncio.create_task(ticker())
         t0 = time.monotonic()
         for i, chat in enumerate(chats):
-            chat._on_action({"type": "send", "text": prompt(i)})
+            chat.view.receive({"type": "send", "text": prompt(i)})
         # every stream is running and has sent some text
         await asyncio.to_thread(api.wait_for, lambda: len(api.requests) == N_CHATS and all(
             c.reply is not None and len(c.reply.text) > 100 for c in chats), 10)
@@ -72,7 +72,7 @@ def test_ten_chats_stream_at_once_without_cross_talk(api: Any) -> None:
         assert sorted(streams) == list(range(N_CHATS))
 
         stop_at = time.monotonic()
-        chats[STOPPED]._on_action({"type": "stop"})
+        chats[STOPPED].view.receive({"type": "stop"})
         await asyncio.to_thread(
             api.wait_for, lambda: streams[STOPPED].disconnected_at is not None, 5)
         stop_latency = streams[STOPPED].disconnected_at - stop_at  # type: ignore[operator]

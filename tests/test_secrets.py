@@ -87,7 +87,7 @@ def test_widget_state_and_snapshot(api: LoopbackServer) -> None:
         api.enqueue(text_turn("Hello from the chat."), echoing_401())
         for prompt in ("hi", "again"):
             before = chat.reply
-            chat._on_action({"type": "send", "text": prompt})
+            chat.view.receive({"type": "send", "text": prompt})
             deadline = time.monotonic() + 20
             while chat.reply is before or chat.reply.status in ("pending", "running"):
                 assert time.monotonic() < deadline
@@ -102,8 +102,8 @@ def test_widget_state_and_snapshot(api: LoopbackServer) -> None:
         assert_clean(json.dumps(chat._repr_mimebundle_(), default=str), "the chat's output")
         sent: list[Any] = []
         chat.view.send = lambda msg, *a: sent.append(msg)  # type: ignore[method-assign]
-        chat._on_action({"type": "export", "format": "json"})
-        chat._on_action({"type": "export", "format": "md"})
+        chat.view.receive({"type": "export", "format": "json"})
+        chat.view.receive({"type": "export", "format": "md"})
         await asyncio.sleep(0.05)
         assert len(sent) == 2
         assert_clean(json.dumps(sent), "the chat's exports")

@@ -126,7 +126,7 @@ def test_chat_view_shows_the_exact_text(api: LoopbackServer) -> None:
         for split in ("chunk1", "random", "mid_utf8"):
             api.enqueue(SPLITS[split]())
             before = chat.reply
-            chat._on_action({"type": "send", "text": f"{split}: 繁體 👩‍👩‍👧‍👦 عربي"})
+            chat.view.receive({"type": "send", "text": f"{split}: 繁體 👩‍👩‍👧‍👦 عربي"})
             deadline = time.monotonic() + 20
             while chat.reply is before or chat.reply.status in ("pending", "running"):
                 assert time.monotonic() < deadline

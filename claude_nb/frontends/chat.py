@@ -14,11 +14,13 @@ import json
 import threading
 from typing import Any
 
-from ..render import cards
+from ..render import errorcards, exports, static
 from ..run.backend import set_api_key
-from .presenter import Presenter
 from ..run.session import Conversation, Reply
+from .actions import Actions, reply_actions
+from .presenter import Presenter
 from .view import LiveView
+from .viewops import ExportAction, SendAction, SetKeyAction, ViewOp
 
 __all__ = ["Chat"]
 
@@ -40,14 +42,16 @@ class Chat:
                  title: str = "Claude", **options: Any) -> None:
         self.conversation = conversation or Conversation(model, keep_alive=True, **options)
         self.view = LiveView(chat=True, title=title)
-        self.view.on_action(self._on_action)
         self.reply: Reply | None = None
         self._loop = _kernel_loop()
         self._count = 0
         self._ids: dict[Reply, list[str]] = {}
-        self._handlers = {"send": self._send, "stop": self._stop, "regenerate": self._regenerate,
-                          "new": self._new, "export": self._export, "approve": self._approve,
-                          "deny": self._approve, "set_key": self._set_key}
+        # Browser messages may arrive on a subshell thread: every handler runs on the loop.
+        self.view.on_action(Actions(
+            {**reply_actions(lambda: self.reply), "send": self._send,
+             "regenerate": self._regenerate, "new": self._new, "export": self._export,
+             "set_key": self._set_key},
+            hop=self._loop.call_soon_threadsafe))
 
     # ---- display
 
@@ -56,8 +60,8 @@ class Chat:
         bundle = self.view._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         data = dict(data or {})
-        data["text/html"] = cards.history_html(self.conversation)
-        data["text/plain"] = cards.history_plain(self.conversation) or "claude_nb.Chat"
+        data["text/html"] = static.history_html(self.conversation)
+        data["text/plain"] = exports.history_plain(self.conversation) or "claude_nb.Chat"
         return (data, bundle[1]) if isinstance(bundle, tuple) else data
 
     def close(self) -> None:
@@ -88,13 +92,6 @@ class Chat:
             done.wait(5)
         return box[0] if box else None
 
-    # ---- browser messages (any thread)
-
-    def _on_action(self, msg: dict[str, Any]) -> None:
-        handler = self._handlers.get(str(msg.get("type")))
-        if handler is not None:
-            self._loop.call_soon_threadsafe(handler, msg)
-
     def _on_loop_thread(self) -> bool:
         try:
             return asyncio.get_running_loop() is self._loop
@@ -103,7 +100,7 @@ class Chat:
 
     # ---- handlers (on the loop)
 
-    def _send(self, msg: dict[str, Any]) -> None:
+    def _send(self, msg: SendAction) -> None:
         self._start(str(msg.get("text", "")))
 
     def _start(self, text: str) -> Reply | None:
@@ -115,26 +112,18 @@ class Chat:
         prefix = f"r{self._count}."
         ids = self._ids.setdefault(reply, [])
 
-        def sink(op: dict[str, Any]) -> None:
-            if op.get("op") == "block":
+        def sink(op: ViewOp) -> None:
+            if op["op"] == "block":
                 ids.append(op["id"])
             self.view.push(op)
 
         sink({"op": "block", "id": prefix + "user", "kind": "user",
-              "html": cards.user_html(reply.prompt)})
+              "html": static.user_html(reply.prompt)})
         Presenter(sink, prefix=prefix).attach(reply)
         self._loop.create_task(reply.run())
         return reply
 
-    def _stop(self, msg: dict[str, Any]) -> None:
-        if self.reply is not None:
-            self.reply.stop("user")
-
-    def _approve(self, msg: dict[str, Any]) -> None:
-        if self.reply is not None:
-            self.reply.approve(str(msg.get("id", "")), msg.get("type") == "approve")
-
-    def _regenerate(self, msg: dict[str, Any]) -> None:
+    def _regenerate(self, msg: object) -> None:
         last = self.conversation.replies[-1] if self.conversation.replies else None
         if last is None or last.running:
             return
@@ -143,14 +132,14 @@ class Chat:
         self.conversation.rewind(last)
         self._start(str(last.prompt))
 
-    def _new(self, msg: dict[str, Any]) -> None:
+    def _new(self, msg: object) -> None:
         if self.reply is not None:
             self.reply.stop("user")
         self.conversation.reset()
         self._ids.clear()
         self.view.push({"op": "clear"})
 
-    def _set_key(self, msg: dict[str, Any]) -> None:
+    def _set_key(self, msg: SetKeyAction) -> None:
         """The widget's key field: use the real API from the next message on."""
         key = str(msg.get("key", "")).strip()
         if not key:
@@ -158,11 +147,11 @@ class Chat:
         set_api_key(key)
         self._count += 1
         self.view.push({"op": "block", "id": f"n{self._count}", "kind": "notice",
-                        "html": cards.notice_html("API key set for this session (not saved "
+                        "html": errorcards.notice_html("API key set for this session (not saved "
                                                   "in the notebook): next messages go to "
                                                   "the Anthropic API.")})
 
-    def _export(self, msg: dict[str, Any]) -> None:
+    def _export(self, msg: ExportAction) -> None:
         if msg.get("format") == "json":
             payload = {"model": self.conversation.options.model,
                        "system": self.conversation.options.system,
@@ -173,4 +162,4 @@ class Chat:
         else:
             self.view.push({"op": "download", "filename": "conversation.md",
                             "mime": "text/markdown",
-                            "content": cards.history_markdown(self.conversation)})
+                            "content": exports.history_markdown(self.conversation)})

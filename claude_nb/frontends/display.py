@@ -20,6 +20,7 @@ from ..render import cards
 from ..render import jsontree
 from ..protocol.errors import ClaudeNBError
 from ..protocol.events import ToolStatus
+from .actions import Actions, insert_cell, reply_actions
 from .presenter import Presenter
 from ..run.session import Conversation, Reply
 from .view import LiveView
@@ -69,33 +70,12 @@ def interrupt_stops(reply: Reply) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _actions(reply: Reply) -> Any:
-    def on_action(msg: dict[str, Any]) -> None:
-        kind = msg.get("type")
-        if kind == "stop":
-            reply.stop("user")
-        elif kind in ("approve", "deny"):
-            reply.approve(str(msg.get("id", "")), kind == "approve")
-        elif kind == "insert_cell":
-            _insert_cell(str(msg.get("code", "")))
-    return on_action
-
-
-def _insert_cell(code: str) -> None:
-    """Put code into a new cell below (IPython's set_next_input payload)."""
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    if shell is not None and code:
-        shell.set_next_input(code, replace=False)
-
-
 async def stream_live(reply: Reply, *, insert_cells: bool = False) -> None:
     """Run `reply` on the current loop, showing it live, then leave static output."""
     view = LiveView(insert_cells=insert_cells)
     handle = display(view, display_id=True)
     presenter = Presenter(view.push, demo=False).attach(reply)
-    view.on_action(_actions(reply))
+    view.on_action(Actions({**reply_actions(lambda: reply), "insert_cell": insert_cell}))
     loop = asyncio.get_running_loop()
     grace = HELLO_GRACE if kernel_delivers_clicks() else 0.0
     watch = loop.call_later(grace, _maybe_interrupt_only, view, reply)

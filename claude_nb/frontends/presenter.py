@@ -10,20 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ..render import cards
-
-from ..render import jsontree
 from ..protocol.events import Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
-from ..render.markdown import StreamingMarkdown
+from ..protocol.transcript import (
+    Block,
+    BlockDelta,
+    BlockFinished,
+    BlockStarted,
+    TextBlock,
+    ThinkingBlock,
+    ToolUseBlock,
+    TurnFinished,
+    UnknownEvent,
+)
+from ..render import blocks, errorcards, jsontree, static
+from ..render.markdown import Patch, StreamingMarkdown
 from ..render.sanitize import clean
-from ..protocol.transcript import (Block, BlockDelta, BlockFinished, BlockStarted, TextBlock,
-                         ThinkingBlock, ToolUseBlock, TurnFinished, UnknownEvent)
+from ..run.session import Reply
+from .viewops import ViewOp
 
 __all__ = ["Presenter"]
 
-Sink = Callable[[dict[str, Any]], None]
+Sink = Callable[[ViewOp], None]
 # Delta kinds shown as they stream; citation and signature deltas only change the final card.
 _STREAMED = frozenset({"text", "thinking", "input_json"})
 
@@ -53,7 +63,7 @@ class Presenter:
         self._json_pending: dict[str, list[str]] = {}
         self._last_flush = 0.0
         self._timer: asyncio.TimerHandle | None = None
-        self._reply: Any = None
+        self._reply: Reply | None = None
         self.json_mode = False
         self._text_ids: set[str] = set()
         self._pending_for: dict[Block, list[str]] = {}  # block → its not-yet-sent deltas
@@ -65,7 +75,7 @@ class Presenter:
             Finished: self._on_finished, UnknownEvent: self._on_unknown_event,
         }
 
-    def attach(self, reply: Any) -> "Presenter":
+    def attach(self, reply: Reply) -> Presenter:
         self._reply = reply
         self.json_mode = bool(reply.options.json or reply.options.schema is not None)
         reply.subscribe(self)
@@ -94,8 +104,8 @@ class Presenter:
     def _on_block_started(self, event: BlockStarted) -> None:
         block = event.block
         bid = self._id(block)
-        self.sink({"op": "block", "id": bid, "kind": cards.kind_of(block),
-                   "html": cards.live_block_html(block)})
+        self.sink({"op": "block", "id": bid, "kind": blocks.kind_of(block),
+                   "html": blocks.live_block_html(block)})
         if isinstance(block, (TextBlock, ThinkingBlock)):
             self._streams[bid] = _Stream()
             self._pending_for[block] = self._streams[bid].pending
@@ -124,29 +134,29 @@ class Presenter:
             return
         if isinstance(block, TextBlock) and self.json_mode:
             return
-        self.sink({"op": "final", "id": bid, "html": cards.block_html(block)})
+        self.sink({"op": "final", "id": bid, "html": blocks.block_html(block)})
 
     def _on_tool_status(self, event: ToolStatus) -> None:
         block = event.block
         self.sink({"op": "final", "id": self._id(block),
-                   "html": cards.tool_card_html(block, event.status, event.outcome,
+                   "html": blocks.tool_card_html(block, event.status, event.outcome,
                                                 started_at=event.started_at)})
 
     def _on_retrying(self, event: Retrying) -> None:
         self.sink({"op": "block", "id": f"{self.prefix}retry{event.attempt}", "kind": "notice",
-                   "html": cards.retry_html(event.error, event.attempt, event.of, event.delay)})
+                   "html": errorcards.retry_html(event.error, event.attempt, event.of, event.delay)})
 
     def _on_failed(self, event: Failed) -> None:
         self.flush()
         self.sink({"op": "block", "id": f"{self.prefix}error", "kind": "error",
-                   "html": cards.error_card(event.error)})
+                   "html": errorcards.error_card(event.error)})
 
     def _on_stopped(self, event: Stopped) -> None:
         self.flush()
 
     def _on_unknown_event(self, event: UnknownEvent) -> None:
         self.sink({"op": "block", "id": f"{self.prefix}u{time.monotonic_ns()}", "kind": "unknown",
-                   "html": cards.unknown_event_html(event.type, event.raw)})
+                   "html": errorcards.unknown_event_html(event.type, event.raw)})
 
     def _on_finished(self, event: Finished) -> None:
         self.flush()
@@ -154,10 +164,10 @@ class Presenter:
         if reply is not None and reply.status == "done" and not any(
                 type(b) is not TextBlock or b.text.strip() for t in reply.turns for b in t.blocks):
             self.sink({"op": "block", "id": f"{self.prefix}empty", "kind": "notice",
-                       "html": cards.empty_notice_html()})
+                       "html": errorcards.empty_notice_html()})
         if self._reply is not None:
             self.sink({"op": "block", "id": f"{self.prefix}footer", "kind": "footer",
-                       "html": cards.reply_footer_html(self._reply, demo=self.demo)})
+                       "html": static.reply_footer_html(self._reply, demo=self.demo)})
         self.sink({"op": "state", "running": False, "stop": "none", "demo": self.demo})
 
     # ---- coalescing
@@ -218,7 +228,7 @@ class Presenter:
             self._timer = None
 
 
-def _merge(first: Any, second: Any) -> Any:
+def _merge(first: Patch, second: Patch) -> Patch:
     """Combine two consecutive patches into one op's worth."""
     if second.replace is not None:
         return second

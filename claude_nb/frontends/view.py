@@ -10,7 +10,8 @@ Thread safety: comm messages may be handled on a kernel subshell thread (Jupyter
 routes widget messages to subshells), so the snapshot is kept under a lock and sends happen
 inside it, in ``seq`` order. Callbacks registered with :meth:`LiveView.on_action` may run on
 that other thread: hop to the kernel's event loop (``loop.call_soon_threadsafe``) before
-touching anything that is not thread safe.
+touching anything that is not thread safe. :meth:`LiveView.receive` is the one entry for
+browser messages (the comm calls it; tests call it as a browser would).
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from typing import Any
 import anywidget
 import traitlets
 
+from .viewops import Action, DownloadOp, SnapshotBlock, SnapshotOp, ViewOp, ViewState
+
 __all__ = ["LiveView"]
 
 
 _JS = Path(__file__).with_name("js")  # the browser side, package data
 
-Action = Callable[[dict[str, Any]], object]
+Listener = Callable[[Action], object]
 
 
 class LiveView(anywidget.AnyWidget):  # type: ignore[misc]
@@ -56,9 +59,9 @@ class LiveView(anywidget.AnyWidget):  # type: ignore[misc]
         super().__init__(**kwargs)
         self._lock = threading.RLock()
         self._seq = 0
-        self._blocks: dict[str, dict[str, Any]] = {}
-        self._state: dict[str, Any] = {"running": False, "stop": "none", "demo": False}
-        self._actions: list[Action] = []
+        self._blocks: dict[str, SnapshotBlock] = {}
+        self._state: ViewState = {"running": False, "stop": "none", "demo": False}
+        self._actions: list[Listener] = []
         # Set by the first browser message: proof that clicks reach this kernel right now.
         self.heard_from_frontend = False
         self.on_msg(self._on_msg)
@@ -71,22 +74,23 @@ class LiveView(anywidget.AnyWidget):  # type: ignore[misc]
         if layout is not None:
             layout.close()
 
-    def push(self, op: dict[str, Any]) -> None:
+    def push(self, op: ViewOp | DownloadOp) -> None:
         """Send one view op (a copy gets the next ``seq``) and fold it into the snapshot.
 
         ``download`` ops are not part of the snapshot and carry no ``seq``.
         """
-        msg = dict(op)
         with self._lock:
-            if msg.get("op") != "download":
-                self._seq += 1
-                msg["seq"] = self._seq
-                if msg.get("op") == "state":
-                    msg["now"] = time.time()
-                self._fold(msg)
+            if op["op"] == "download":
+                self.send(op)
+                return
+            self._seq += 1
+            self._fold(op)
+            msg: dict[str, Any] = {**op, "seq": self._seq}
+            if op["op"] == "state":
+                msg["now"] = time.time()
             self.send(msg)
 
-    def on_action(self, callback: Action, remove: bool = False) -> None:
+    def on_action(self, callback: Listener, remove: bool = False) -> None:
         """Call ``callback(msg)`` for every message from the browser except ``hello``.
 
         May be called on a kernel subshell thread, not the main one.
@@ -96,51 +100,59 @@ class LiveView(anywidget.AnyWidget):  # type: ignore[misc]
         else:
             self._actions.append(callback)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> SnapshotOp:
         """The ``snapshot`` op a (re)opening view receives."""
         with self._lock:
-            blocks = [{"id": bid, **b} for bid, b in self._blocks.items()]
             return {
                 "op": "snapshot",
                 "seq": self._seq,
-                "blocks": blocks,
-                "state": dict(self._state),
+                "blocks": [b.copy() for b in self._blocks.values()],
+                "state": self._state.copy(),
                 "now": time.time(),
             }
 
-    def _fold(self, msg: dict[str, Any]) -> None:
-        op, bid = msg.get("op"), msg.get("id")
-        block = self._blocks.get(bid) if isinstance(bid, str) else None
-        if op == "block" and isinstance(bid, str):
-            self._blocks[bid] = {"kind": msg["kind"], "html": msg["html"], "md": None, "json": None}
-        elif op == "md" and block is not None:
+    def receive(self, msg: Action) -> None:
+        """Handle one message from the browser: ``hello`` is answered with a snapshot, every
+        other action goes to the `on_action` callbacks. May run on a kernel subshell thread."""
+        self.heard_from_frontend = True
+        if msg["type"] == "hello":
+            with self._lock:
+                self.send(self.snapshot())
+            return
+        for callback in list(self._actions):
+            callback(msg)
+
+    def _fold(self, op: ViewOp) -> None:
+        if op["op"] == "block":
+            self._blocks[op["id"]] = {"id": op["id"], "kind": op["kind"], "html": op["html"],
+                                      "md": None, "json": None}
+        elif op["op"] == "clear":
+            self._blocks.clear()
+        elif op["op"] == "state":
+            self._state["running"] = op["running"]
+            if "stop" in op:
+                self._state["stop"] = op["stop"]
+            if "demo" in op:
+                self._state["demo"] = op["demo"]
+        elif (block := self._blocks.get(op["id"])) is None:
+            return
+        elif op["op"] == "md":
             committed = block["md"]["committed"] if block["md"] is not None else ""
             # Drop the old dict first (a snapshot may still hold it): then `committed` is
             # usually the string's only reference and grows in place, instead of copying all
             # committed HTML on every op (quadratic in a long answer's update count).
             block["md"] = None
-            if msg.get("replace") is not None:
-                committed = msg["replace"]
-            committed += msg["commit"]
-            block["md"] = {"committed": committed, "tail": msg["tail"]}
-        elif op == "json" and block is not None:
-            block["json"] = (block["json"] or "") + msg["text"]
-        elif op == "final" and block is not None:
-            block.update(html=msg["html"], md=None, json=None)
-        elif op == "remove" and block is not None:
-            del self._blocks[bid]  # type: ignore[arg-type]
-        elif op == "clear":
-            self._blocks.clear()
-        elif op == "state":
-            self._state.update({k: msg[k] for k in ("running", "stop", "demo") if k in msg})
+            if op["replace"] is not None:
+                committed = op["replace"]
+            committed += op["commit"]
+            block["md"] = {"committed": committed, "tail": op["tail"]}
+        elif op["op"] == "json":
+            block["json"] = (block["json"] or "") + op["text"]
+        elif op["op"] == "final":
+            block["html"], block["md"], block["json"] = op["html"], None, None
+        elif op["op"] == "remove":
+            del self._blocks[op["id"]]
 
-    def _on_msg(self, _widget: object, content: dict[str, Any], _buffers: object) -> None:
-        if not isinstance(content, dict):
-            return
-        self.heard_from_frontend = True
-        if content.get("type") == "hello":
-            with self._lock:
-                self.send(self.snapshot())
-            return
-        for callback in list(self._actions):
-            callback(content)
+    def _on_msg(self, _widget: object, content: object, _buffers: object) -> None:
+        if isinstance(content, dict) and isinstance(content.get("type"), str):
+            self.receive(content)  # type: ignore[arg-type]  # shape is the browser's (view.js)

@@ -2,9 +2,10 @@
 /**
  * claude_nb live view (anywidget front end, plain ESM, no build step).
  *
- * Python (claude_nb/view.py) pushes numbered view ops; the protocol is in
- * docs/architecture.md. All HTML arrives produced and sanitised by Python; this file only
- * inserts it, never builds HTML from model data.
+ * Python (claude_nb/frontends/view.py) pushes numbered view ops, declared in
+ * claude_nb/frontends/viewops.py (typedefs below) and described in docs/architecture.md.
+ * All HTML arrives produced and sanitised by Python; this file only inserts it, never
+ * builds HTML from model data.
  *
  * Shape: one Hub per widget model (created in `initialize`, so it listens from the moment
  * the model exists) applies ops in `seq` order to a detached mirror and fans them out to
@@ -12,25 +13,40 @@
  * `hello`, and Python answers with a snapshot, the source of truth whenever an op was missed.
  */
 
-/** @typedef {{ running: boolean, stop: "button" | "interrupt" | "none", demo: boolean }} ViewState */
-/** @typedef {{ committed: string, tail: string }} MdState */
-/** @typedef {{ id: string, kind: string, html: string, md?: MdState | null, json?: string | null }} SnapshotBlock */
-/**
- * @typedef {{ op: "block", seq: number, id: string, kind: string, html: string }
- *   | { op: "md", seq: number, id: string, commit: string, tail: string, replace: string | null }
- *   | { op: "json", seq: number, id: string, text: string }
- *   | { op: "final", seq: number, id: string, html: string }
- *   | { op: "remove", seq: number, id: string }
- *   | { op: "clear", seq: number }
- *   | { op: "state", seq: number, running: boolean, stop: ViewState["stop"], demo: boolean, now?: number }
- * } SeqOp
- */
-/** @typedef {{ op: "snapshot", seq: number, blocks: SnapshotBlock[], state: ViewState, now?: number }} SnapshotOp */
+// Messages, under the names of claude_nb/frontends/viewops.py (the Python declaration; one
+// typedef a line, `name: type` fields: tests/test_chat.py checks both list the same fields).
+/** @typedef {"button" | "interrupt" | "none"} StopMode */
+/** @typedef {{ op: "block", id: string, kind: string, html: string }} BlockOp */
+/** @typedef {{ op: "md", id: string, commit: string, tail: string, replace: string | null }} MdOp */
+/** @typedef {{ op: "json", id: string, text: string }} JsonOp */
+/** @typedef {{ op: "final", id: string, html: string }} FinalOp */
+/** @typedef {{ op: "remove", id: string }} RemoveOp */
+/** @typedef {{ op: "clear" }} ClearOp */
+/** @typedef {{ op: "state", running: boolean, stop?: StopMode, demo?: boolean, now?: number }} StateOp */
+/** @typedef {BlockOp | MdOp | JsonOp | FinalOp | RemoveOp | ClearOp | StateOp} ViewOp */
+/** @typedef {ViewOp & { seq: number }} SeqOp */
 /** @typedef {{ op: "download", filename: string, mime: string, content: string }} DownloadOp */
+/** @typedef {{ running: boolean, stop: StopMode, demo: boolean }} ViewState */
+/** @typedef {{ committed: string, tail: string }} MdState */
+/** @typedef {{ id: string, kind: string, html: string, md: MdState | null, json: string | null }} SnapshotBlock */
+/** @typedef {{ op: "snapshot", seq: number, blocks: SnapshotBlock[], state: ViewState, now: number }} SnapshotOp */
+/** @typedef {{ type: "hello" }} HelloAction */
+/** @typedef {{ type: "stop" }} StopAction */
+/** @typedef {{ type: "approve" | "deny", id: string }} ApproveAction */
+/** @typedef {{ type: "insert_cell", code: string }} InsertCellAction */
+/** @typedef {{ type: "send", text: string }} SendAction */
+/** @typedef {{ type: "regenerate" }} RegenerateAction */
+/** @typedef {{ type: "new" }} NewAction */
+/** @typedef {{ type: "export", format: "md" | "json" }} ExportAction */
+/** @typedef {{ type: "set_key", key: string }} SetKeyAction */
+/**
+ * @typedef {HelloAction | StopAction | ApproveAction | InsertCellAction | SendAction
+ *   | RegenerateAction | NewAction | ExportAction | SetKeyAction} Action
+ */
 /**
  * @typedef {{
  *   get(name: string): any,
- *   send(content: object): void,
+ *   send(content: Action): void,
  *   on(name: string, callback: (...args: any[]) => void): void,
  *   off(name: string, callback?: (...args: any[]) => void): void,
  * }} Model
@@ -92,12 +108,9 @@ class Surface {
     this.log.replaceChildren();
     this.blocks.clear();
     for (const b of blocks) {
-      APPLY.block(this, { op: "block", seq: 0, id: b.id, kind: b.kind, html: b.html });
-      if (b.md) {
-        const md = { op: "md", seq: 0, id: b.id, commit: "", tail: b.md.tail, replace: b.md.committed };
-        APPLY.md(this, /** @type {SeqOp & {op: "md"}} */ (md));
-      }
-      if (b.json) APPLY.json(this, { op: "json", seq: 0, id: b.id, text: b.json });
+      APPLY.block(this, { op: "block", id: b.id, kind: b.kind, html: b.html });
+      if (b.md) APPLY.md(this, { op: "md", id: b.id, commit: "", tail: b.md.tail, replace: b.md.committed });
+      if (b.json) APPLY.json(this, { op: "json", id: b.id, text: b.json });
     }
   }
 
@@ -130,9 +143,12 @@ function mdParts(rec) {
   return rec.md;
 }
 
-/** Op handlers, by op name. @type {{ [K in Exclude<SeqOp["op"], "state">]: (s: Surface, op: any) => void }} */
+/**
+ * Op handlers, by op name (`state` is the Hub's).
+ * @type {{ [K in Exclude<ViewOp["op"], "state">]: (s: Surface, op: Extract<ViewOp, { op: K }>) => void }}
+ */
 const APPLY = {
-  block(s, /** @type {SeqOp & {op: "block"}} */ op) {
+  block(s, op) {
     const rec = s.blocks.get(op.id);
     if (rec) return s.setHtml(rec, op.html);
     const el = h("div", { class: "cnb-block", "data-cnb-block": op.id, "data-kind": String(op.kind) });
@@ -141,7 +157,7 @@ const APPLY = {
     s.blocks.set(op.id, { el, md: null, json: null });
     s.deco?.added(el);
   },
-  md(s, /** @type {SeqOp & {op: "md"}} */ op) {
+  md(s, op) {
     const rec = s.blocks.get(op.id);
     if (!rec) return;
     const { c, t } = mdParts(rec);
@@ -156,7 +172,7 @@ const APPLY = {
     }
     t.innerHTML = op.tail ?? "";
   },
-  json(s, /** @type {SeqOp & {op: "json"}} */ op) {
+  json(s, op) {
     const rec = s.blocks.get(op.id);
     if (!rec) return;
     rec.json ??= /** @type {HTMLElement | null} */ (rec.el.querySelector(".cnb-json-live, pre.cnb-json"));
@@ -165,11 +181,11 @@ const APPLY = {
     if (last instanceof Text) last.appendData(op.text);
     else rec.json.append(op.text);
   },
-  final(s, /** @type {SeqOp & {op: "final"}} */ op) {
+  final(s, op) {
     const rec = s.blocks.get(op.id);
     if (rec) s.setHtml(rec, op.html);
   },
-  remove(s, /** @type {SeqOp & {op: "remove"}} */ op) {
+  remove(s, op) {
     s.blocks.get(op.id)?.el.remove();
     s.blocks.delete(op.id);
   },
@@ -244,7 +260,8 @@ class Hub {
   apply(op) {
     this.seq = op.seq;
     if (op.op === "state") {
-      this.state = { running: !!op.running, stop: op.stop ?? "none", demo: !!op.demo };
+      // Like LiveView's snapshot: `stop` and `demo` keep their value when left out.
+      this.state = { running: !!op.running, stop: op.stop ?? this.state.stop, demo: op.demo ?? this.state.demo };
       this.setClock(op.now);
       for (const v of this.views) v.setState(this.state);
       return;
@@ -439,7 +456,7 @@ class View {
       toggle.setAttribute("aria-expanded", "true");
       document.addEventListener("pointerdown", outside, true);
     });
-    for (const [label, format] of [["Markdown", "md"], ["JSON", "json"]]) {
+    for (const [label, format] of /** @type {const} */ ([["Markdown", "md"], ["JSON", "json"]])) {
       const item = this.button(label, () => {
         this.closeMenu?.();
         this.model.send({ type: "export", format });
