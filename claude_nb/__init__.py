@@ -7,7 +7,8 @@ from typing import Any
 from .run.backend import set_api_key
 from .protocol.errors import ClaudeNBError
 from .run.session import Conversation, Reply
-from .run.tools import Tool, tool
+from .protocol.tooltypes import Tool
+from .run.toolschema import tool
 
 __version__ = "0.1.0"
 

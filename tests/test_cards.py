@@ -744,7 +744,7 @@ def _fake_reply(**kw: Any) -> Any:
 
 
 def test_reply_html_markdown_plain(markdown: Any) -> None:
-    from claude_nb.run.tools import ToolOutcome
+    from claude_nb.protocol.tooltypes import ToolOutcome
 
     outcome = ToolOutcome(content="42", is_error=False, display=None, elapsed=0.1)
     loop = _fake_reply(turns=[make_turn(tool(input={}), stop="tool_use"),

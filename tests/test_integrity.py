@@ -27,7 +27,7 @@ from claude_nb.loopback import (LoopbackServer, Stream, Text, ToolUse, Turn as S
                                 as_stream, text_turn, transcript, transcript_names)
 from claude_nb.loopback.sse import parse_frame
 from claude_nb.run.session import Conversation
-from claude_nb.run.tools import tool
+from claude_nb.run.toolschema import tool
 from claude_nb.protocol.transcript import BlockDelta, Turn
 
 # Deliberately broken streams (an `event: error`): covered in test_faults.py.
@@ -253,7 +253,7 @@ def test_tool_loop_stopped_everywhere(api: Any) -> None:
     def check_tool_history(conv: Conversation, turn: int, where: str) -> None:
         if turn == 2:  # the tool ran: its real result is owed (or already sent) to the model
             results = [b for m in conv.messages if m["role"] == "user" for b in m["content"]
-                       if b["type"] == "tool_result"] + conv._carry
+                       if b["type"] == "tool_result"] + conv.history.carry
             assert results and "42" in str(results[0]["content"]), where
             assert not results[0].get("is_error"), where
 
@@ -295,7 +295,7 @@ def test_tool_loop_stopped_while_the_tool_runs(api: Any) -> None:
         assert reply.status == "stopped", where
         assert [o.is_error for o in reply.tool_outcomes.values()] == [True], where
         assert kept_texts(conv) == ["Let me compute that."], where
-        assert conv._carry and conv._carry[0]["tool_use_id"] == "toolu_01Calc", where
+        assert conv.history.carry and conv.history.carry[0]["tool_use_id"] == "toolu_01Calc", where
 
     async def by_button() -> None:
         conv = Conversation(tools=[slow_calculator])

@@ -249,7 +249,7 @@ def test_sync_iteration_ctrl_c_stops_and_reraises(api: Any) -> None:
 
 
 def test_confirm_tools_wait_for_approval(api: Any) -> None:
-    from claude_nb.run.tools import tool
+    from claude_nb.run.toolschema import tool
 
     calls: list[str] = []
 

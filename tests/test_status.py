@@ -17,7 +17,7 @@ from claude_nb.protocol.events import ToolStatus as ToolChanged
 from claude_nb.protocol.status import TOOL_ENDINGS, ToolStatus
 from claude_nb.render import cards
 from claude_nb.run.session import Conversation, Reply
-from claude_nb.run.tools import tool
+from claude_nb.run.toolschema import tool
 
 _BADGE = re.compile(r'<span class="cnb-badge [^"]*" data-status="([^"]+)">([^<]*)</span>')
 

@@ -16,23 +16,11 @@ import pytest
 import typing_extensions
 
 from claude_nb.demo import examples
-from claude_nb.run.tools import (
-    MAX_REPR_CHARS,
-    MAX_TEXT_CHARS,
-    InvalidToolInput,
-    Tool,
-    ToolDefinitionError,
-    ToolOutcome,
-    as_tool,
-    convert_result,
-    find,
-    input_schema_for,
-    resolve_names,
-    run_tool,
-    tool,
-    tools_param,
-    web_search_tool,
-)
+from claude_nb.protocol.tooltypes import Tool, ToolDefinitionError, ToolOutcome, web_search_tool
+from claude_nb.run.toolnames import find, resolve_names, tools_param
+from claude_nb.run.toolresults import MAX_REPR_CHARS, MAX_TEXT_CHARS, convert_result
+from claude_nb.run.toolrun import run_tool
+from claude_nb.run.toolschema import InvalidToolInput, as_tool, input_schema_for, tool
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 

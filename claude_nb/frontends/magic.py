@@ -125,7 +125,7 @@ class ClaudeMagics(Magics):
                                   title="Bad %%claude options")
             overrides["schema"] = self.shell.user_ns[args.schema]
         if args.tools:
-            from ..run.tools import resolve_names
+            from ..run.toolnames import resolve_names
 
             overrides["tools"] = resolve_names(args.tools, self.shell.user_ns)
         return args, self.conversation.send(text.strip(), **overrides)

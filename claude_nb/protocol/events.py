@@ -13,7 +13,7 @@ from .errors import ClaudeNBError
 from .transcript import Change, ToolUseBlock, Turn
 
 if TYPE_CHECKING:
-    from ..run.tools import ToolOutcome
+    from .tooltypes import ToolOutcome
 
 __all__ = ["TurnBegan", "Retrying", "ToolStatus", "Failed", "Stopped", "Finished", "Event"]
 

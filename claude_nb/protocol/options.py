@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..run.tools import Tool, web_search_tool
+from .tooltypes import Tool, web_search_tool
 
 __all__ = ["Options", "DEFAULT_MODEL"]
 
