@@ -25,6 +25,7 @@ from .script import (
     DROP, Drop, HttpError, Pause, Response, Stream, Turn, as_stream, echo_reply, estimate_tokens,
     http_error, new_id,
 )
+from .batches import Batches
 from .cache import PromptCache, breakpoint_error
 from .compaction import beta_error, compacting
 from .models_api import MODELS, capability_error, find_model, list_page
@@ -166,6 +167,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         with loop._changing():
             loop.requests.append(record)
+        if self._batches("POST", record, raw):
+            return
         route = _ROUTES.get(urlsplit(self.path).path)
         if route is None:
             return self._error(record, 404, "not_found_error", f"Not Found: {self.path}")
@@ -182,6 +185,8 @@ class _Handler(BaseHTTPRequestHandler):
         record = RequestRecord(self.path, _safe_headers(self.headers.items()), time.monotonic())
         with loop._changing():
             loop.requests.append(record)
+        if self._batches("GET", record, b""):
+            return
         url = urlsplit(self.path)
         if not loop.models:  # a gateway without the Models API
             return self._error(record, 404, "not_found_error", f"Not Found: {self.path}")
@@ -197,6 +202,19 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(record, 404, "not_found_error", f"model: {model_id}")
             return self._send(record, 200, json.dumps(model).encode())
         self._error(record, 404, "not_found_error", f"Not Found: {self.path}")
+
+    def _batches(self, method: str, record: RequestRecord, raw: bytes) -> bool:
+        """The Message Batches routes (loopback/batches.py); False when not one of them."""
+        url = urlsplit(self.path)
+        answer = self.server.loopback.batches.handle(method, url.path,
+                                                     dict(parse_qsl(url.query)), raw)
+        if answer is None:
+            return False
+        status, body, headers = answer
+        if status != 200:
+            record.error = json.loads(body)["error"]["message"]
+        self._send(record, status, body, headers)
+        return True
 
     def _messages(self, record: RequestRecord) -> None:
         loop = self.server.loopback
@@ -336,6 +354,7 @@ class LoopbackServer:
         self.models: list[Json] = list(MODELS)  # what /v1/models serves (empty: a 404, as
         # behind a gateway without the endpoint)
         self.requests: list[RequestRecord] = []
+        self.batches = Batches(self)  # the Message Batches API's state and knobs
         self._address = (host, port)
         self._queue: deque[Response] = deque()
         self._changed = threading.Condition()
