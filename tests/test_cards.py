@@ -1,8 +1,8 @@
 """claude_nb.render.cards: every block kind renders, every model-derived field is escaped, and the
 XSS corpus (tests/xss_payloads.txt) stays inert in HTML, Markdown and live skeletons.
 
-Blocks are built directly from the transcript dataclasses. Tests that need the Markdown
-renderer (`claude_nb.render.markdown.render`) skip until it exists.
+Blocks are built directly from the transcript dataclasses; tests that need the Markdown
+renderer take it as the `markdown` fixture.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from markdown_it import MarkdownIt
+
+import claude_nb.render.markdown
 
 from claude_nb.render import cards
 
@@ -58,7 +60,7 @@ def audit_static(out: str, **kw: bool) -> list[str]:
 
 @pytest.fixture
 def markdown() -> Any:
-    return pytest.importorskip("claude_nb.render.markdown")
+    return claude_nb.render.markdown
 
 
 # ---------------------------------------------------------------- builders
