@@ -17,7 +17,7 @@ from IPython.display import display
 
 from ..render import cards
 
-from ..render import jsontree
+from ..render import jsontree, timeline
 from ..protocol.errors import ClaudeNBError
 from ..protocol.events import ToolStatus
 from .actions import Actions, insert_cell, reply_actions
@@ -44,8 +44,8 @@ def static_bundle(reply: Reply) -> dict[str, str]:
               "text/plain": cards.reply_plain(reply)}
     log = getattr(reply, "events_log", None)
     if log is not None:
-        bundle["text/html"] += cards.wrap_static(log.html())
-        bundle["text/plain"] += "\n\n" + log.text()
+        bundle["text/html"] += cards.wrap_static(timeline.timeline_html(log))
+        bundle["text/plain"] += "\n\n" + timeline.timeline_text(log)
     return bundle
 
 
