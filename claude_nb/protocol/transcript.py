@@ -297,6 +297,7 @@ class Turn:
     finished_at: float | None = None
     ended: bool = False  # message_stop seen
     prefill: str = ""  # assistant prefill: the first text block continues it
+    request_id: str = ""  # the response's `request-id` header (set by the run loop)
     unknown_events: list[UnknownEvent] = field(default_factory=list)  # shown, never sent
     _by_index: dict[int, Block] = field(default_factory=dict, repr=False)
 

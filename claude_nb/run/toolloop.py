@@ -71,6 +71,7 @@ async def _stream_turn(reply: Reply, messages: list[dict[str, Any]], iteration: 
         reply._emit(TurnBegan(turn, iteration))
         try:
             stream = await client.messages.create(stream=True, **kwargs)
+            turn.request_id = stream.response.headers.get("request-id", "")
             async with stream:
                 async for event in stream:
                     for change in turn.apply(event, time.monotonic()):
