@@ -35,6 +35,8 @@ REQUEST: dict[str, Any] = {
 # transcript -> (stop_reason, block types) of the final message
 TRANSCRIPTS = {
     "citations_document": ("end_turn", ["text"]),
+    "compaction": ("end_turn", ["compaction", "text"]),
+    "fallback": ("end_turn", ["fallback", "text"]),
     "max_tokens": ("max_tokens", ["text"]),
     "pause_turn": ("pause_turn", ["server_tool_use"]),
     "redacted_thinking": ("end_turn", ["thinking", "redacted_thinking", "text"]),
@@ -53,6 +55,7 @@ TRANSCRIPTS = {
     "web_search_error_result": ("end_turn", ["server_tool_use", "web_search_tool_result",
                                              "text"]),
 }
+BETA_TRANSCRIPTS = {"compaction", "fallback"}  # block types only the beta types model
 ERROR_TRANSCRIPTS = {"midstream_error_overloaded": "overloaded_error",
                      "error_before_content": "api_error"}
 
@@ -107,11 +110,12 @@ def test_sdk_consumes_transcript(srv: LoopbackServer, client: anthropic.Anthropi
                                  name: str) -> None:
     stop_reason, types = TRANSCRIPTS[name]
     srv.enqueue(transcript(name), transcript(name), transcript(name))
+    api: Any = client.beta.messages if name in BETA_TRANSCRIPTS else client.messages
 
-    with client.messages.stream(**REQUEST) as stream:
+    with api.stream(**REQUEST) as stream:
         streamed = stream.get_final_message()
-    raw_types = [event.type for event in client.messages.create(**REQUEST, stream=True)]
-    created = client.messages.create(**REQUEST)
+    raw_types = [event.type for event in api.create(**REQUEST, stream=True)]
+    created = api.create(**REQUEST)
 
     assert streamed.stop_reason == created.stop_reason == stop_reason
     assert [b.type for b in streamed.content] == [b.type for b in created.content] == types

@@ -10,7 +10,12 @@ import anthropic
 import pytest
 
 from claude_nb.loopback import LoopbackServer, Text, Turn
-from claude_nb.loopback.compaction import COMPACT_BETA, Compaction, Fallback, refusal_details
+from claude_nb.loopback.compaction import (
+    COMPACT_BETA,
+    Compaction,
+    Fallback,
+    refusal_details,
+)
 
 LONG_SYSTEM = "You answer questions about the data frame df. " * 200  # ~2300 tokens
 

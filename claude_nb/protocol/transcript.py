@@ -15,7 +15,8 @@ from typing import Any, Union
 
 __all__ = [
     "Block", "TextBlock", "ThinkingBlock", "RedactedThinkingBlock", "ToolUseBlock",
-    "ServerToolUseBlock", "ServerToolResultBlock", "UnknownBlock", "Usage", "Turn",
+    "ServerToolUseBlock", "ServerToolResultBlock", "CompactionBlock", "FallbackBlock",
+    "UnknownBlock", "Usage", "Turn",
     "Change", "TurnStarted", "BlockStarted", "BlockDelta", "BlockFinished", "UsageUpdated",
     "TurnFinished", "UnknownEvent",
 ]
@@ -153,6 +154,38 @@ class ServerToolResultBlock(Block):
 
 
 @dataclass(eq=False)
+class CompactionBlock(Block):
+    """The server's summary of the conversation before it (context management).
+
+    It replaces what it summarizes, so it goes back in the history verbatim; `content` None
+    means the compaction failed (the API treats such a block as a no-op).
+    """
+
+    content: str | None = None
+    encrypted_content: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # signature, tool_changes: verbatim
+
+    def to_param(self) -> dict[str, Any] | None:
+        if not self.done:
+            return None
+        return {"type": "compaction", "content": self.content,
+                "encrypted_content": self.encrypted_content, **self.extra}
+
+
+@dataclass(eq=False)
+class FallbackBlock(Block):
+    """Where one model's output gives way to another's: `from_model` declined."""
+
+    from_model: str = ""
+    to_model: str = ""
+    trigger: dict[str, Any] = field(default_factory=dict)
+
+    def to_param(self) -> dict[str, Any] | None:
+        return {"type": "fallback", "from": {"model": self.from_model},
+                "to": {"model": self.to_model}, "trigger": self.trigger}
+
+
+@dataclass(eq=False)
 class UnknownBlock(Block):
     """A block type this version does not know: shown neutrally, never sent back."""
 
@@ -166,7 +199,7 @@ _TOOL_RESULT_SUFFIX = "_tool_result"
 def _new_block(index: int, cb: Any, now: float) -> Block:
     """Block factory: one row per block family, unknown types fall through to UnknownBlock."""
     btype = str(_get(cb, "type", "unknown"))
-    base = {"index": index, "type": btype, "started_at": now}
+    base: dict[str, Any] = {"index": index, "type": btype, "started_at": now}
     if btype == "text":
         cits = [_plain(c) for c in (_get(cb, "citations") or [])]
         return TextBlock(**base, text=_get(cb, "text", "") or "", citations=cits)
@@ -185,6 +218,16 @@ def _new_block(index: int, cb: Any, now: float) -> Block:
         if start_input:  # some producers send the whole input at start, no deltas
             block.input_json = json.dumps(start_input)
         return block
+    if btype == "compaction":
+        extra = {k: v for k, v in (_plain(cb) or {}).items()
+                 if k in ("signature", "tool_changes") and v is not None}
+        return CompactionBlock(**base, content=_get(cb, "content"),
+                               encrypted_content=_get(cb, "encrypted_content"), extra=extra)
+    if btype == "fallback":
+        raw = _plain(cb) or {}
+        return FallbackBlock(**base, from_model=str((raw.get("from") or {}).get("model", "")),
+                             to_model=str((raw.get("to") or {}).get("model", "")),
+                             trigger=raw.get("trigger") or {})
     if btype.endswith(_TOOL_RESULT_SUFFIX) or btype == "container_upload":
         return ServerToolResultBlock(**base, tool_use_id=_get(cb, "tool_use_id", "") or "",
                                      content=_plain(_get(cb, "content")))
@@ -200,6 +243,7 @@ class Usage:
     output_tokens: int = 0
     cache_read_input_tokens: int = 0
     cache_creation_input_tokens: int = 0
+    cache_creation_1h: int = 0  # of the cache writes, those kept for 1 h (the rest: 5 min)
     server_tool_use: dict[str, int] = field(default_factory=dict)
 
     def update(self, usage: Any) -> None:
@@ -211,6 +255,9 @@ class Usage:
             value = _get(usage, name)
             if isinstance(value, int):
                 setattr(self, name, value)
+        hour = _get(_get(usage, "cache_creation"), "ephemeral_1h_input_tokens")
+        if isinstance(hour, int):
+            self.cache_creation_1h = hour
         stu = _plain(_get(usage, "server_tool_use"))
         if isinstance(stu, dict):
             self.server_tool_use = {k: v for k, v in stu.items() if isinstance(v, int)}
@@ -221,6 +268,7 @@ class Usage:
         self.output_tokens += other.output_tokens
         self.cache_read_input_tokens += other.cache_read_input_tokens
         self.cache_creation_input_tokens += other.cache_creation_input_tokens
+        self.cache_creation_1h += other.cache_creation_1h
         for k, v in other.server_tool_use.items():
             self.server_tool_use[k] = self.server_tool_use.get(k, 0) + v
 
@@ -241,7 +289,7 @@ class BlockStarted:
 
 @dataclass(frozen=True)
 class BlockDelta:
-    """`kind` is text | thinking | input_json | citation | signature | unknown."""
+    """`kind` is text | thinking | input_json | citation | signature | compaction | unknown."""
 
     block: Block
     kind: str
@@ -392,6 +440,16 @@ class Turn:
         block.signature = _get(delta, "signature", "") or ""
         return [BlockDelta(block, "signature", "")]
 
+    def _delta_compaction(self, block: CompactionBlock, delta: Any, now: float) -> list[Change]:
+        """A summary may arrive in pieces: both fields are appended."""
+        text = _get(delta, "content")
+        if isinstance(text, str):
+            block.content = (block.content or "") + text
+        state = _get(delta, "encrypted_content")
+        if isinstance(state, str):
+            block.encrypted_content = (block.encrypted_content or "") + state
+        return [BlockDelta(block, "compaction", text or "")]
+
     def _delta_json(self, block: ToolUseBlock, delta: Any, now: float) -> list[Change]:
         text = _get(delta, "partial_json", "") or ""
         _grow(block, "input_json", text)
@@ -484,12 +542,32 @@ class Turn:
         span = self.finished_at - self.first_token_at
         return self.usage.output_tokens / span if span > 0 else None
 
+    def _after_fallback(self) -> list[Block]:
+        """Blocks to send back: before the last `fallback` block only thinking and markers
+        stay (the declined model's text and calls are not part of the answer)."""
+        cut = max((i for i, b in enumerate(self.blocks) if isinstance(b, FallbackBlock)),
+                  default=0)
+        keep = (ThinkingBlock, RedactedThinkingBlock, CompactionBlock, FallbackBlock)
+        return [b for b in self.blocks[:cut] if isinstance(b, keep)] + self.blocks[cut:]
+
+    @property
+    def fallback(self) -> FallbackBlock | None:
+        """The last model hand-over in this turn, if any."""
+        return next((b for b in reversed(self.blocks) if isinstance(b, FallbackBlock)), None)
+
+    @property
+    def refusal(self) -> dict[str, Any] | None:
+        """`stop_details` of a refusal (`category`, `explanation`, either may be None)."""
+        if self.stop_reason != "refusal":
+            return None
+        return self.stop_details or {"type": "refusal", "category": None, "explanation": None}
+
     def content_params(self) -> list[dict[str, Any]]:
         """The assistant content to keep in history: only blocks the API accepts back.
 
         A server tool call without its result is dropped with that result.
         """
-        params = [p for b in self.blocks if (p := b.to_param()) is not None]
+        params = [p for b in self._after_fallback() if (p := b.to_param()) is not None]
         result_ids = {p["tool_use_id"] for p in params if p["type"].endswith(_TOOL_RESULT_SUFFIX)}
         return [p for p in params
                 if not (p["type"] in ("server_tool_use", "mcp_tool_use") and p["id"] not in result_ids)]
@@ -511,4 +589,5 @@ _DELTAS = {
     (ThinkingBlock, "signature_delta"): Turn._delta_signature,
     (ToolUseBlock, "input_json_delta"): Turn._delta_json,
     (ServerToolUseBlock, "input_json_delta"): Turn._delta_json,
+    (CompactionBlock, "compaction_delta"): Turn._delta_compaction,
 }
