@@ -85,9 +85,9 @@ def test_save_load_then_the_next_request_carries_the_whole_history(api: Any,
                                                                     tmp_path: Path) -> None:
     conv = three_turns(api)
     before = provenance.scrub(conv.messages)
-    path = files.save(conv, tmp_path / "chat.json", SECRET)
+    path = conv.save(tmp_path / "chat.json")
     assert "SECRET-0123456789" not in path.read_text()
-    loaded = files.load(path, tools=[get_weather])
+    loaded = Conversation.load(path, tools=[get_weather])
     assert len(loaded.replies) == 3 and loaded.options.thinking == 2048
     assert [r.text for r in loaded.replies] == [r.text for r in conv.replies]
     # thinking with its signature comes back byte for byte

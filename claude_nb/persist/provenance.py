@@ -116,8 +116,10 @@ def _error(reply: Reply) -> dict[str, Any] | None:
 def record(reply: Reply, secret: str | None = None) -> dict[str, Any]:
     """The provenance record of a finished reply (JSON-safe, secrets redacted).
 
-    `secret`: the exact key in use, blanked wherever it appears (key-shaped strings always are).
+    The key the reply was sent with, and `secret` if given, are blanked wherever they
+    appear; key-shaped strings always are.
     """
+    used = getattr(reply.backend, "api_key", None)
     messages, carry = reply_span(reply)
     now_wall, now_mono = time.time(), time.monotonic()
     first = reply.turns[0] if reply.turns else None
@@ -141,4 +143,4 @@ def record(reply: Reply, secret: str | None = None) -> dict[str, Any]:
         "messages": messages,
         "carry": carry,
     }
-    return scrub(body, secret)
+    return scrub(scrub(body, used), secret)

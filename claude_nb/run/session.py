@@ -13,10 +13,12 @@ reply adds to the conversation is committed to its `History` (`history.py`) at e
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from ..protocol.errors import (
@@ -361,6 +363,21 @@ class Conversation:
             return
         self.history.rewind(reply.history_start, reply._carry_before)
         del self.replies[self.replies.index(reply):]
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the conversation to a JSON file (versioned; secrets redacted, tools by
+        name). `Conversation.load(path)` reads it back."""
+        from ..persist.files import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], **options: Any) -> Conversation:
+        """A conversation saved with `save`, ready to continue; `options` override the saved
+        ones (pass `tools=[...]` again: tools are code, saved by name only)."""
+        from ..persist.files import load
+
+        return load(path, **options)
 
     def find_tool(self, name: str, options: Options) -> Tool | None:
         return next((t for t in options.tools if t.name == name), None)
