@@ -53,11 +53,14 @@ class Presenter:
     """Listener for `Reply.subscribe`: turns events into ops for a sink (`LiveView.push`)."""
 
     def __init__(self, sink: Sink, *, prefix: str = "", demo: bool = False,
-                 interval: float = 0.05) -> None:
+                 interval: float = 0.05, clock: Callable[[], float] = time.monotonic) -> None:
+        """`clock` decides when `interval` has passed (like rich's ``get_time``); the timer
+        that flushes a quiet stream runs on the event loop's own clock."""
         self.sink = sink
         self.prefix = prefix
         self.demo = demo
         self.interval = interval
+        self.clock = clock
         self._turn_no = -1
         self._streams: dict[str, _Stream] = {}
         self._json_pending: dict[str, list[str]] = {}
@@ -173,7 +176,7 @@ class Presenter:
     # ---- coalescing
 
     def _schedule(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if now - self._last_flush >= self.interval:
             self.flush()
             return
@@ -193,7 +196,7 @@ class Presenter:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._last_flush = time.monotonic()
+        self._last_flush = self.clock()
         for bid, stream in self._streams.items():
             if stream.pending:
                 self._send_md(bid, stream, final=False)
