@@ -89,7 +89,8 @@ def test_interrupt_closes_the_stream_and_keeps_partial_text(api: Any, k: Any) ->
     assert latency < 0.5, latency
     assert record.events_after_disconnect == 0
     ex = collect(kc, msg_id)
-    assert ex.error is not None and ex.error["ename"] == "KeyboardInterrupt"
+    assert ex.error is not None and ex.error["ename"] == "Interrupted"  # a KeyboardInterrupt
+    assert len(ex.error["traceback"]) == 1
     final = next(iter(ex.displays.values()))
     assert "slow words" in final["text/html"] and "interrupted" in final["text/plain"].lower()
     assert run(kc, "print(r.status, len(r.text) > 0)").stream.strip() == "stopped True"
@@ -138,7 +139,7 @@ def test_line_magic_and_options_errors(api: Any, k: Any) -> None:
     ex = run(kc, "%%claude --max-tokens lots\nx")
     assert ex.error is not None and len(ex.error["traceback"]) == 1
     ex = run(kc, "%%claude --tools not_defined_anywhere\nx")
-    assert ex.error is not None and "not_defined_anywhere" in ex.error["traceback"][0]
+    assert ex.error is not None and "not_defined_anywhere" in html_of(ex) + str(ex.outputs)
 
 
 def test_confirm_tool_is_denied_when_no_frontend_can_click(api: Any, k: Any) -> None:

@@ -11,21 +11,29 @@ import asyncio
 import contextlib
 import signal
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from IPython.display import display
 
-from ..render import cards
-
-from ..render import jsontree, timeline
 from ..protocol.errors import ClaudeNBError
 from ..protocol.events import ToolStatus
+from ..render import errorcards, exports, jsontree, static, timeline
+from ..run.session import Conversation, Reply
 from .actions import Actions, insert_cell, reply_actions
 from .presenter import Presenter
-from ..run.session import Conversation, Reply
+from .terminal import count_text
 from .view import LiveView
 
-__all__ = ["stream_live", "static_bundle", "show_error", "show_history", "interrupt_stops"]
+__all__ = [
+    "interrupt_stops",
+    "show_count",
+    "show_error",
+    "show_history",
+    "show_notice",
+    "static_bundle",
+    "stream_live",
+]
 
 # How long a running view waits for its first message before telling the user that this
 # frontend can't deliver clicks while a cell runs (kernel interrupt is the way then).
@@ -37,14 +45,14 @@ def static_bundle(reply: Reply) -> dict[str, str]:
     demo = bool(reply.backend and reply.backend.demo)
     if reply.data is not None:  # a parsed JSON answer: the tree instead of the raw text
         tree = f'<div class="cnb-json-answer">{jsontree.tree_html(reply.data)}</div>'
-        html = cards.wrap_static(tree + cards.reply_footer_html(reply, demo=demo))
+        html = static.wrap_static(tree + static.reply_footer_html(reply, demo=demo))
     else:
-        html = cards.reply_html(reply, demo=demo, standalone=True)
-    bundle = {"text/html": html, "text/markdown": cards.reply_markdown(reply),
-              "text/plain": cards.reply_plain(reply)}
+        html = static.reply_html(reply, demo=demo, standalone=True)
+    bundle = {"text/html": html, "text/markdown": exports.reply_markdown(reply),
+              "text/plain": exports.reply_plain(reply)}
     log = getattr(reply, "events_log", None)
     if log is not None:
-        bundle["text/html"] += cards.wrap_static(timeline.timeline_html(log))
+        bundle["text/html"] += static.wrap_static(timeline.timeline_html(log))
         bundle["text/plain"] += "\n\n" + timeline.timeline_text(log)
     return bundle
 
@@ -119,17 +127,41 @@ def _maybe_interrupt_only(view: LiveView, reply: Reply) -> None:
 
 
 def show_error(error: ClaudeNBError) -> None:
-    html = cards.error_card(error)
-    display({"text/html": cards.wrap_static(html),
+    html = errorcards.error_card(error)
+    display({"text/html": static.wrap_static(html),
              "text/plain": f"{error.title}: {error.message}"}, raw=True)
 
 
-def show_count(tokens: int) -> None:
-    text = f"{tokens:,} input tokens (counted by the API, not sent)"
-    display({"text/html": cards.wrap_static(f'<div class="cnb-notice">{text}</div>'),
-             "text/plain": text}, raw=True)
+def show_notice(text: str) -> None:
+    display({"text/html": static.wrap_static(errorcards.notice_html(text)), "text/plain": text},
+            raw=True)
+
+
+def show_count(tokens: int, *, demo: bool = False) -> None:
+    show_notice(count_text(tokens, demo=demo))
+
+
+# A history longer than this (HTML characters) or with more turns shows collapsed.
+HISTORY_OPEN_CHARS = 20_000
+HISTORY_OPEN_TURNS = 4
 
 
 def show_history(conversation: Conversation) -> None:
-    display({"text/html": cards.history_html(conversation),
-             "text/plain": cards.history_plain(conversation)}, raw=True)
+    """The conversation so far; a long one collapsed behind a one-line size summary."""
+    html = static.history_html(conversation)
+    turns = len(conversation.replies)
+    plain = exports.history_plain(conversation)
+    if not turns:
+        show_notice("The conversation is empty.")
+        return
+    summary = (f"Conversation so far: {turns} turn{'s' if turns != 1 else ''}, "
+               f"{_size(len(plain))} of text")
+    if len(html) > HISTORY_OPEN_CHARS or turns > HISTORY_OPEN_TURNS:
+        html = (f'<details class="cnb-history"><summary>{summary} (click to show)</summary>'
+                f"{html}</details>")
+        plain = f"{summary}\n\n{plain}"
+    display({"text/html": html, "text/plain": plain}, raw=True)
+
+
+def _size(chars: int) -> str:
+    return f"{chars / 1000:.1f} KB" if chars >= 1000 else f"{chars} characters"

@@ -22,8 +22,11 @@ from traitlets.config import Configurable
 
 from ..protocol.errors import ClaudeNBError, ConfigError
 from ..protocol.options import DEFAULT_MODEL, Options
-from .prompt import interpolate
 from ..run.session import Conversation, Reply
+from ..context.compose import Composed
+from ..context.errors import ErrorRecorder
+from . import nbcontext
+from .terminal import Interrupted
 
 __all__ = ["ClaudeMagics", "load", "unload"]
 
@@ -43,6 +46,10 @@ class Claude(Configurable):
                        ).tag(config=True)
     max_iterations = CInt(10, help="Cap on requests in one tool loop.").tag(config=True)
     interpolate = Bool(True, help="Replace {name} with notebook variables.").tag(config=True)
+    context_budget = CInt(20_000, help="Tokens of notebook context ({name}, --error, --cells) "
+                          "per prompt; the largest items are cut first.").tag(config=True)
+    error_button = Bool(True, help="An 'Ask Claude' button under a failing cell's traceback."
+                        ).tag(config=True)
 
     def options(self) -> Options:
         return Options(model=self.model, system=self.system or None, max_tokens=self.max_tokens,
@@ -52,12 +59,33 @@ class Claude(Configurable):
                        retry_cap=self.retry_cap, max_iterations=self.max_iterations)
 
 
+class _HelpShown(Exception):
+    """`--help` printed the usage: the cell is done, successfully."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse would exit the kernel
         raise ConfigError(f"{message}\n\n{self.format_usage()}", title="Bad %%claude options")
 
     def exit(self, status: int = 0, message: str | None = None) -> Any:
-        raise ConfigError(message or self.format_help(), title="%%claude help")
+        raise _HelpShown  # only `--help` gets here; it has already printed the usage
+
+
+class ErrorShown(ClaudeNBError):
+    """Raised after the error was shown (card or terminal line): the cell fails, so Run All
+    stops, but the red block only says so instead of repeating the error."""
+
+    def __init__(self, error: ClaudeNBError) -> None:
+        super().__init__(error.message, title=error.title, request_id=error.request_id,
+                         hint=error.hint)
+        self.error = error
+
+    def _render_traceback_(self) -> list[str]:
+        return ["claude_nb: the cell failed (the error is shown above)."]
+
+
+EMPTY_HINT = ("Nothing sent: the prompt is empty. Write it below the %%claude line (or after "
+              "%claude); %claude --history shows the conversation so far.")
 
 
 def _parser() -> _Parser:
@@ -82,6 +110,7 @@ def _parser() -> _Parser:
                    "(with the history) instead of sending it")
     p.add_argument("--history", action="store_true", help="show the conversation so far")
     p.add_argument("--no-interpolate", action="store_true", help="send {name} literally")
+    nbcontext.add_options(p)
     p.add_argument("prompt", nargs=argparse.REMAINDER)
     return p
 
@@ -94,6 +123,8 @@ class ClaudeMagics(Magics):
         self.conversation = Conversation(options=self.config_obj.options())
         self.last_reply: Reply | None = None
         self._system: str | None = None
+        self.errors = ErrorRecorder()  # the last failing cell, for --error / --fix
+        self.last_context: Composed | None = None
 
     # ---- parsing
 
@@ -111,10 +142,12 @@ class ClaudeMagics(Magics):
         if args.system is not None:  # a system prompt given once holds for the conversation
             self._system = args.system
         self.conversation.options = cfg.options().merge(system=self._system)
-        if args.history or not text.strip():
+        text = nbcontext.default_prompt(args, text)
+        if args.history or not text.strip():  # history, or the empty-prompt hint
             return args, None
-        if cfg.interpolate and not args.no_interpolate:
-            text = interpolate(text, self.shell.user_ns)
+        self.last_context = nbcontext.compose_cell(
+            text.strip(), args, self.shell, budget=cfg.context_budget, recorder=self.errors,
+            interpolate=cfg.interpolate and not args.no_interpolate)
         overrides: dict[str, Any] = {
             "model": args.model, "max_tokens": args.max_tokens, "thinking": args.thinking,
             "temperature": args.temperature, "web_search": args.web_search or None,
@@ -128,57 +161,77 @@ class ClaudeMagics(Magics):
             from ..run.toolnames import resolve_names
 
             overrides["tools"] = resolve_names(args.tools, self.shell.user_ns)
-        return args, self.conversation.send(text.strip(), **overrides)
+        return args, self.conversation.send(self.last_context.prompt, **overrides)
 
     def _finish(self, args: argparse.Namespace, reply: Reply) -> Any:
         self.last_reply = reply
         if args.out:
             structured = args.json or args.schema
             self.shell.user_ns[args.out] = reply.data if structured else reply
-        if reply.error is not None:
-            raise reply.error
+        if reply.error is not None:  # already shown, in the card or the terminal
+            raise ErrorShown(reply.error) from None
         if reply.stop_reason_user == "interrupt":
-            raise KeyboardInterrupt
+            raise Interrupted from None
         return None
 
     # ---- entry points
 
     async def run_async(self, line: str, cell: str | None) -> Any:
         """The kernel path: stream into a live view while awaiting."""
-        from .display import show_history, stream_live
+        from .display import (
+            show_count,
+            show_error,
+            show_history,
+            show_notice,
+            stream_live,
+        )
 
         try:
             args, reply = self.prepare(line, cell)
+        except _HelpShown:
+            return None
         except ClaudeNBError as err:
-            from .display import show_error
-
             show_error(err)
-            raise
+            raise ErrorShown(err) from None
         if reply is None:
-            show_history(self.conversation)
+            if args.history:
+                show_history(self.conversation)
+            else:
+                show_notice(EMPTY_HINT)
             return None
         if args.count:
-            from .display import show_count
-
-            show_count(await self.conversation.count_tokens(reply))
+            count = await self.conversation.count_tokens(reply)
+            if not nbcontext.show_context(self.last_context, counted=count):
+                show_count(count, demo=_demo_backend())
             return None
+        nbcontext.show_context(self.last_context)
         await stream_live(reply, insert_cells=True)
         return self._finish(args, reply)
 
     def run_sync(self, line: str, cell: str | None) -> Any:
         """Terminal IPython (or a kernel that can't await): print as it streams."""
-        from .terminal import print_history, stream_to_terminal
+        from .terminal import count_text, print_history, stream_to_terminal
 
-        args, reply = self.prepare(line, cell)
+        try:
+            args, reply = self.prepare(line, cell)
+        except _HelpShown:
+            return None
         if reply is None:
-            print_history(self.conversation)
+            if args.history:
+                print_history(self.conversation)
+            else:
+                print(EMPTY_HINT)
             return None
         if args.count:
             import asyncio
 
             count = asyncio.run(self.conversation.count_tokens(reply))
-            print(f"{count} input tokens (not sent)")
+            print(nbcontext.context_text(self.last_context, count)
+                  or count_text(count, demo=_demo_backend()))
             return None
+        card = nbcontext.context_text(self.last_context)
+        if card:
+            print(card)
         stream_to_terminal(reply)
         return self._finish(args, reply)
 
@@ -191,28 +244,53 @@ class ClaudeMagics(Magics):
         return self.run_sync(line, None)
 
 
-# ---- the input transformer that makes %%claude awaitable in a kernel
+def _demo_backend() -> bool:
+    """Whether requests go to the offline demo (its token counts are estimates)."""
+    from ..run.backend import resolve
+
+    return resolve().demo
+
+
+# ---- the input transformer: %%claude awaitable in a kernel; `?` at the end stays a question
 
 _CALL = "await get_ipython().magics_manager.registry['ClaudeMagics'].run_async({line!r}, {cell})"
+_LINE = "get_ipython().run_line_magic('claude', {line!r})"
 
 
-def _await_transform(lines: list[str]) -> list[str]:
-    """Rewrite a cell that is one `%%claude` (or one `%claude` line) into an `await`
-    (unless `%autoawait off`: then the magic runs synchronously, printing as it streams)."""
+def _is_magic(line: str, name: str) -> bool:
+    return line.startswith(name) and (len(line) == len(name) or line[len(name)] in " \t")
+
+
+def _claude_transform(lines: list[str]) -> list[str]:
+    """Rewrite `%%claude` cells and `%claude` lines before IPython's other transforms.
+
+    In a kernel (with autoawait) a cell that is one `%%claude` (or one `%claude` line) becomes
+    an `await`, so the kernel stays responsive while it streams. Elsewhere (terminal IPython,
+    `%autoawait off`) each `%claude` line becomes an explicit call, so a trailing `?` is part
+    of the question and not IPython's help syntax (`Object `France` not found.`)."""
     from IPython import get_ipython
 
     shell = get_ipython()
     first = next((i for i, l in enumerate(lines) if l.strip()), None)
-    if first is None or (shell is not None and not shell.autoawait):
+    if first is None:
         return lines
     head = lines[first].rstrip("\n")
-    if head.startswith("%%claude") and (len(head) == 8 or head[8] in " \t"):
-        body = "".join(lines[first + 1:])
-        return [_CALL.format(line=head[8:].strip(), cell=repr(body)) + "\n"]
-    rest = "".join(lines[first + 1:]).strip()
-    if head.startswith("%claude") and (len(head) == 7 or head[7] in " \t") and not rest:
-        return [_CALL.format(line=head[7:].strip(), cell="None") + "\n"]
-    return lines
+    if _in_kernel(shell) and shell.autoawait:
+        if _is_magic(head, "%%claude"):
+            body = "".join(lines[first + 1:])
+            return [_CALL.format(line=head[8:].strip(), cell=repr(body)) + "\n"]
+        rest = "".join(lines[first + 1:]).strip()
+        if _is_magic(head, "%claude") and not rest:
+            return [_CALL.format(line=head[7:].strip(), cell="None") + "\n"]
+        return lines
+    if _is_magic(head, "%%claude"):
+        return lines  # IPython's cell-magic transform runs before its help syntax
+    out = []
+    for line in lines:
+        text = line.rstrip("\n")
+        out.append(_LINE.format(line=text[7:].strip()) + "\n" if _is_magic(text, "%claude")
+                   else line)
+    return out
 
 
 def _in_kernel(shell: Any) -> bool:
@@ -226,13 +304,14 @@ def load(shell: Any) -> None:
     magics = ClaudeMagics(shell)
     shell.register_magics(magics)
     shell.configurables.append(magics.config_obj)  # so `%config Claude.x = ...` reaches it
-    if _in_kernel(shell):
-        cleanup = shell.input_transformer_manager.cleanup_transforms
-        if _await_transform not in cleanup:
-            cleanup.append(_await_transform)
+    nbcontext.install(shell, magics)
+    cleanup = shell.input_transformer_manager.cleanup_transforms
+    if _claude_transform not in cleanup:
+        cleanup.append(_claude_transform)
 
 
 def unload(shell: Any) -> None:
+    nbcontext.uninstall(shell)
     cleanup = shell.input_transformer_manager.cleanup_transforms
-    if _await_transform in cleanup:
-        cleanup.remove(_await_transform)
+    if _claude_transform in cleanup:
+        cleanup.remove(_claude_transform)

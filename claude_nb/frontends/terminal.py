@@ -7,10 +7,16 @@ import sys
 from typing import Any, TextIO
 
 from ..protocol.events import Failed, Retrying, Stopped, ToolStatus
+from ..protocol.transcript import (
+    BlockDelta,
+    BlockFinished,
+    BlockStarted,
+    ThinkingBlock,
+    ToolUseBlock,
+)
 from ..run.session import Conversation, Reply
-from ..protocol.transcript import BlockDelta, BlockFinished, BlockStarted, ThinkingBlock, ToolUseBlock
 
-__all__ = ["stream_to_terminal", "print_history"]
+__all__ = ["Interrupted", "count_text", "print_history", "stream_to_terminal"]
 
 
 def _safe(text: str) -> str:
@@ -23,14 +29,25 @@ def _write(out: TextIO, text: str) -> None:
     out.flush()
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C / kernel interrupt stopped the reply: one line instead of a traceback through
+    claude_nb's internals; still a KeyboardInterrupt, so Run All stops."""
+
+    def _render_traceback_(self) -> list[str]:
+        return ["KeyboardInterrupt: the reply was stopped; the partial answer is kept."]
+
+
 def stream_to_terminal(reply: Reply, out: TextIO | None = None) -> None:
-    """Iterate the reply on this thread (the sync twin) and print as it arrives."""
+    """Iterate the reply on this thread (the sync twin) and print as it arrives; Ctrl-C
+    (which the reply turns into a clean stop) ends in `Interrupted`."""
     out = out or sys.stdout
     try:
         for event in reply:
             _print_event(event, out)
             if isinstance(event, ToolStatus) and event.status == "awaiting_approval":
                 reply.approve(event.block.id, _ask(event, out))
+    except KeyboardInterrupt:
+        raise Interrupted from None
     finally:
         out.write("\n")
         out.flush()
@@ -82,3 +99,11 @@ def print_history(conversation: Conversation, out: TextIO | None = None) -> None
         parts = [content] if isinstance(content, str) else [
             b.get("text", f"[{b.get('type')}]") for b in content]
         _write(out, f"{message['role']}: {' '.join(parts)}\n")
+
+
+def count_text(tokens: int, *, demo: bool) -> str:
+    """The `--count` result, saying who counted: the API, or the demo backend's estimate."""
+    if demo:
+        return (f"~{tokens:,} input tokens (the offline demo backend's estimate, about 4 "
+                "characters a token, not counted by the API; not sent)")
+    return f"{tokens:,} input tokens (counted by the API, not sent)"
