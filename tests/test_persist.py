@@ -32,7 +32,7 @@ def valid(server: Any) -> None:
 def three_turns(api: Any) -> Conversation:
     """A thinking turn, a tool-loop turn, a plain turn, each answered by the loopback."""
     api.enqueue(transcript("thinking"), transcript("tool_use"), text_turn("It is sunny."),
-                text_turn("You are welcome."))
+                text_turn("You are welcome.", model="claude-sonnet-4-6"))
     conv = Conversation(thinking=2048, tools=[get_weather])
     conv.send("what is 27*453?").wait()
     conv.send("weather in San Francisco?").wait()
@@ -51,6 +51,9 @@ def test_record_holds_model_options_ids_usage_times_versions_and_messages(api: A
     assert think["requests"][0]["request_id"].startswith("req_")
     assert think["requests"][0]["message_id"].startswith("msg_")
     assert think["usage"]["output_tokens"] > 0
+    assert think["cost_usd"] is None  # claude-opus-4-7 has no list price in the table yet
+    assert plain["model"] == "claude-sonnet-4-6" and plain["cost_usd"] > 0
+    assert plain["cost_usd"] == plain["requests"][0]["cost_usd"]
     assert think["started_at"] <= think["finished_at"] and think["started_at"].endswith("+00:00")
     assistant = think["messages"][1]["content"]
     assert assistant[0]["type"] == "thinking" and assistant[0]["signature"]

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from ..protocol.pricing import cost
 from ..protocol.redact import redact
 
 if TYPE_CHECKING:
@@ -100,9 +101,15 @@ def _sent_options(reply: Reply) -> dict[str, Any]:
 
 def _requests(reply: Reply) -> list[dict[str, Any]]:
     """One entry per API request of the reply (a tool loop makes several)."""
-    return [{"request_id": getattr(t, "request_id", "") or None,
-             "message_id": t.message_id or None, "model": t.model or None,
-             "stop_reason": t.stop_reason, "usage": asdict(t.usage)} for t in reply.turns]
+    return [{"request_id": t.request_id or None, "message_id": t.message_id or None,
+             "model": t.model or None, "stop_reason": t.stop_reason, "usage": asdict(t.usage),
+             "cost_usd": cost(t.usage, t.model or reply.options.model)} for t in reply.turns]
+
+
+def _total_cost(requests: list[dict[str, Any]]) -> float | None:
+    """The reply's cost in USD: the sum over its requests, None when no price is known."""
+    known = [r["cost_usd"] for r in requests if r["cost_usd"] is not None]
+    return round(sum(known), 8) if known else None
 
 
 def _error(reply: Reply) -> dict[str, Any] | None:
@@ -121,6 +128,7 @@ def record(reply: Reply, secret: str | None = None) -> dict[str, Any]:
     """
     used = getattr(reply.backend, "api_key", None)
     messages, carry = reply_span(reply)
+    requests = _requests(reply)
     now_wall, now_mono = time.time(), time.monotonic()
     first = reply.turns[0] if reply.turns else None
     last = reply.turn
@@ -134,8 +142,9 @@ def record(reply: Reply, secret: str | None = None) -> dict[str, Any]:
         "system": reply.options.system,
         "status": reply.status,
         "stop_reason": reply.stop_reason,
-        "requests": _requests(reply),
+        "requests": requests,
         "usage": asdict(reply.usage),
+        "cost_usd": _total_cost(requests),
         "started_at": _iso(first.requested_at if first else None, now_wall, now_mono),
         "finished_at": _iso(ended, now_wall, now_mono),
         "error": _error(reply),
