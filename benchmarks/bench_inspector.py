@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import anthropic  # noqa: E402
 import httpx2  # noqa: E402
 
-from claude_nb.run.inspector import EventLog, FrameParser, decode, tapped_client  # noqa: E402
+from claude_nb.protocol.sse import FrameParser, decode  # noqa: E402
+from claude_nb.run.inspector import EventLog, tapped_client  # noqa: E402
 from claude_nb.loopback import LoopbackServer, text_turn  # noqa: E402
 
 ANSWER_BYTES = 200_000

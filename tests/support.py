@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from claude_nb.loopback.sse import TRANSCRIPTS  # the package's own reference files
+from claude_nb.loopback.sse import TRANSCRIPTS, split_frames  # the package's own reference files
+from claude_nb.protocol.sse import parse_frame
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def sse_events(name: str) -> list[dict[str, Any]]:
     """The data objects of a reference .sse file, in order (ping included)."""
-    events = []
-    for frame in (TRANSCRIPTS / f"{name}.sse").read_text().split("\n\n"):
-        for line in frame.splitlines():
-            if line.startswith("data:"):
-                events.append(json.loads(line[5:].strip()))
-    return events
+    frames = split_frames((TRANSCRIPTS / f"{name}.sse").read_bytes())
+    return [data for _, data in map(parse_frame, frames) if data is not None]
 
 
 def transcript_names() -> list[str]:

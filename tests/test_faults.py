@@ -29,7 +29,7 @@ from claude_nb.protocol.events import Finished, Retrying
 from claude_nb.loopback import (BAD_JSON, GARBAGE_LINE, LoopbackServer, RawBlock, Stream, Text,
                                 Turn as ScriptTurn, as_stream, http_error, http_error_file,
                                 http_error_names, text_turn, transcript)
-from claude_nb.loopback.sse import parse_frame
+from claude_nb.protocol.sse import parse_frame
 from claude_nb.run.session import Conversation, Reply
 from claude_nb.protocol.transcript import UnknownBlock, UnknownEvent
 

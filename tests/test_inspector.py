@@ -14,8 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_nb.run.inspector import (EventLog, EventRecord, Exchange, FrameParser, TapTransport,
-                                 tapped_client, tapped_http_client)
+from claude_nb.protocol.sse import FrameParser
+from claude_nb.render.timeline import timeline_html, timeline_text
+from claude_nb.run.inspector import (EventLog, EventRecord, Exchange, TapTransport, tapped_client,
+                                     tapped_http_client)
 from claude_nb.loopback import (BAD_JSON, Stream, http_error, http_error_file, text_turn,
                                 transcript, transcript_names)
 from support import TRANSCRIPTS, sse_events
@@ -125,8 +127,8 @@ def test_retries_become_exchanges(server: Any) -> None:
     assert log[0].delta == "overloaded_error"
     summary = log.summary()
     assert summary["requests"] == 2 and len(summary["per_request"]) == 2
-    assert log.html().count('class="cnb-ev-request"') == 2
-    assert "request 2: POST /v1/messages" in log.text()
+    assert timeline_html(log).count('class="cnb-ev-request"') == 2
+    assert "request 2: POST /v1/messages" in timeline_text(log)
 
 
 def test_dropped_connection_ends_the_exchange_with_the_error(server: Any) -> None:
@@ -246,7 +248,7 @@ def test_an_unknown_content_encoding_is_noted_not_parsed() -> None:
                                          "content-encoding": "br"}), log)
     assert got == [b"\x00\x01"] and len(log) == 0
     assert log.exchanges[0].note == "content-encoding br not decoded"
-    assert "content-encoding br not decoded" in log.text()
+    assert "content-encoding br not decoded" in timeline_text(log)
 
 
 def test_tapped_http_client_mirrors_the_sdk_default() -> None:
@@ -265,7 +267,7 @@ def test_transport_errors_before_headers_are_recorded() -> None:
     with pytest.raises(httpx2.ConnectError):
         _fetch(httpx2.MockTransport(refuse), log)
     assert log.exchanges[0].end == "error: ConnectError" and log.status is None
-    assert "error: ConnectError" in log.text()
+    assert "error: ConnectError" in timeline_text(log)
 
 
 def test_tap_transport_defaults_to_an_sdk_like_transport() -> None:
@@ -377,8 +379,8 @@ def test_html_escapes_an_unknown_event_type_name(server: Any) -> None:
     evil = "<script>alert(1)</script>"
     log = EventLog(keep_raw=True)
     run(server, text_turn("hi").stream().unknown_after(2, evil), log)
-    assert evil in log.types and evil in log.text()
-    page = log.html()
+    assert evil in log.types and evil in timeline_text(log)
+    page = timeline_html(log)
     assert "<script" not in page.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert 'class="cnb-ev-row cnb-ev-unknown"' in page
@@ -386,18 +388,18 @@ def test_html_escapes_an_unknown_event_type_name(server: Any) -> None:
 
 def test_long_logs_collapse() -> None:
     log = _synthetic(1000)
-    page = log.html()
+    page = timeline_html(log)
     assert page.count('class="cnb-ev-row') == 250 and "… 750 more" in page
     assert "<td class=\"cnb-ev-num\">999</td>" in page  # the tail is shown
-    text = log.text()
+    text = timeline_text(log)
     assert "… 750 more" in text and len(text.splitlines()) == 4 + 1 + 250 + 1
     short = _synthetic(250)
-    assert "cnb-ev-more\"" not in short.html() and short.html().count('class="cnb-ev-row') == 250
+    assert "cnb-ev-more\"" not in timeline_html(short) and timeline_html(short).count('class="cnb-ev-row') == 250
 
 
 def test_html_classes_are_prefixed() -> None:
     import re
 
-    page = _synthetic(3).html()
+    page = timeline_html(_synthetic(3))
     classes = {c for group in re.findall(r'class="([^"]*)"', page) for c in group.split()}
     assert classes and all(c.startswith("cnb-ev-") for c in classes)

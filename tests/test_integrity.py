@@ -25,7 +25,7 @@ import pytest
 from claude_nb.protocol.events import Finished, Stopped, ToolStatus, TurnBegan
 from claude_nb.loopback import (LoopbackServer, Stream, Text, ToolUse, Turn as ScriptTurn,
                                 as_stream, text_turn, transcript, transcript_names)
-from claude_nb.loopback.sse import parse_frame
+from claude_nb.protocol.sse import parse_frame
 from claude_nb.run.session import Conversation
 from claude_nb.run.toolschema import tool
 from claude_nb.protocol.transcript import BlockDelta, Turn

@@ -19,7 +19,7 @@ import pytest
 from claude_nb.frontends.chat import Chat
 from claude_nb.frontends.display import static_bundle
 from claude_nb.loopback import LoopbackServer, Pause, RawBlock, Stream, Turn, text_turn
-from claude_nb.loopback.sse import parse_frame
+from claude_nb.protocol.sse import parse_frame
 from claude_nb.run.session import Conversation
 from claude_nb.protocol.transcript import BlockDelta
 

@@ -33,7 +33,7 @@ from ..loopback import (
     WebSearchResult, estimate_tokens, http_error,
 )
 from ..loopback.script import Block
-from ..loopback.sse import parse_frame
+from ..protocol.sse import parse_frame
 
 __all__ = ["make_demo_server", "demo_reply", "DemoScript", "DEMO_MODEL", "DEMO_LABEL",
            "RULES", "ERROR_RULES", "TOOL_RULES"]

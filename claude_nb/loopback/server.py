@@ -29,7 +29,8 @@ from .batches import Batches
 from .cache import PromptCache, breakpoint_error
 from .compaction import beta_error, compacting
 from .models_api import MODELS, capability_error, find_model, list_page
-from .sse import Json, assemble, parse_frame
+from ..protocol.sse import parse_frame
+from .sse import Json, assemble
 from .validate import COUNT_TOKENS_RULES, validate
 
 __all__ = ["LoopbackServer", "RequestRecord", "StreamRecord"]

@@ -14,9 +14,10 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from ..protocol.sse import parse_frame
 
 __all__ = [
-    "TRANSCRIPTS", "frame", "split_frames", "parse_frame", "assemble",
+    "TRANSCRIPTS", "frame", "split_frames", "assemble",
     "transcript", "transcript_names", "http_error_bytes", "http_error_names",
 ]
 
@@ -41,23 +42,6 @@ def split_frames(body: str | bytes) -> list[bytes]:
     """Cut a raw SSE body into frames, each keeping its blank-line terminator."""
     raw = body.encode() if isinstance(body, str) else body
     return [part + b"\n\n" for part in raw.split(b"\n\n") if part.strip()]
-
-
-def parse_frame(raw: bytes) -> tuple[str | None, Any]:
-    """(event name, decoded data) of one frame; data is None when it is not valid JSON."""
-    event: str | None = None
-    data: list[str] = []
-    for line in raw.decode("utf-8", "replace").splitlines():
-        field, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if field == "event":
-            event = value
-        elif field == "data":
-            data.append(value)
-    try:
-        return event, json.loads("\n".join(data))
-    except ValueError:
-        return event, None
 
 
 # ------------------------------------------------------------ non-streaming assembly

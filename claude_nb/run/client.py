@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .backend import Backend
 
 if TYPE_CHECKING:
-    from .inspector import EventLog
+    from .inspector.log import EventLog
 
 __all__ = ["ClientPool", "new_client"]
 
@@ -41,7 +41,7 @@ def new_client(backend: Backend, read_timeout: float, log: EventLog | None = Non
 
     timeout = httpx2.Timeout(read_timeout, connect=10.0)
     if log is not None:
-        from .inspector import tapped_client
+        from .inspector.tap import tapped_client
 
         return tapped_client(log, api_key=backend.api_key, base_url=backend.base_url,
                              max_retries=0, timeout=timeout)
