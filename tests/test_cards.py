@@ -21,15 +21,18 @@ from markdown_it import MarkdownIt
 
 import claude_nb.render.markdown
 
-from claude_nb.render import cards
+from claude_nb.render import blocks, exports, static
 
 from claude_nb.protocol import transcript
-from claude_nb.render.cards import (
-    Citations, ToolView, Totals, block_html, error_card, error_html, footer_html, history_html,
-    history_plain, kind_of, live_block_html, reply_footer_html, reply_html, reply_markdown,
-    reply_plain, retry_html, static_style, tool_card_html, tool_result_html, tool_result_text,
-    tool_status_html, turn_html, turn_markdown, turn_plain, unknown_event_html, wrap_static,
-)
+from claude_nb.render.blocks import block_html, kind_of, live_block_html, tool_card_html
+from claude_nb.render.citations import Citations
+from claude_nb.render.context import ToolView
+from claude_nb.render.errorcards import error_card, error_html, retry_html, unknown_event_html
+from claude_nb.render.exports import history_plain, reply_markdown, reply_plain, turn_markdown, turn_plain
+from claude_nb.render.footer import Totals, footer_html
+from claude_nb.render.static import history_html, reply_footer_html, reply_html, static_style, turn_html, wrap_static
+from claude_nb.render.toolcards import tool_status_html
+from claude_nb.render.toolresults import tool_result_html, tool_result_text
 from claude_nb.protocol.transcript import (
     Block, RedactedThinkingBlock, ServerToolResultBlock, ServerToolUseBlock, TextBlock,
     ThinkingBlock, ToolUseBlock, Turn, UnknownBlock, Usage,
@@ -117,7 +120,7 @@ def make_turn(*blocks: Block, stop: str | None = "end_turn", ended: bool = True)
 def test_every_block_class_has_a_renderer_in_every_table() -> None:
     classes = [obj for _, obj in inspect.getmembers(transcript, inspect.isclass)
                if issubclass(obj, Block)]
-    for table in (cards._HTML, cards._MARKDOWN, cards._PLAIN, cards._KINDS):
+    for table in (blocks.HTML_RENDERERS, exports.MARKDOWN_RENDERERS, exports.PLAIN_RENDERERS, blocks.KINDS):
         assert set(classes) <= set(table)
 
 
@@ -512,7 +515,7 @@ def test_standalone_turn_has_scoped_style() -> None:
 
 
 def test_static_css_is_scoped_and_uses_theme_variables() -> None:
-    css = cards._static_css()
+    css = static._static_css()
     selectors = re.findall(r"(?:^|})\s*([^{}]+)\{", re.sub(r"/\*.*?\*/", "", css, flags=re.S))
     assert selectors
     for group in selectors:

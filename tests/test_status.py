@@ -15,7 +15,7 @@ from claude_nb.loopback import ToolUse, text_turn
 from claude_nb.loopback import Turn as ScriptTurn
 from claude_nb.protocol.events import ToolStatus as ToolChanged
 from claude_nb.protocol.status import TOOL_ENDINGS, ToolStatus
-from claude_nb.render import cards
+from claude_nb.render import exports, static, toolcards
 from claude_nb.run.session import Conversation, Reply
 from claude_nb.run.toolschema import tool
 
@@ -86,14 +86,14 @@ def test_live_and_saved_tool_labels_agree(api: Any, ending: ToolStatus, name: st
     assert outcome.status is ending
     tool_cards = [op["html"] for op in ops if op["op"] == "final" and "cnb-tool" in op["html"]]
     live = _badge(tool_cards[-1])
-    saved = _badge(cards.reply_html(reply, standalone=True))
-    assert live == saved == (ending.value, cards.STATUS_LABELS[ending.value])
-    exported = cards.reply_markdown(reply) + cards.reply_plain(reply)
-    assert exported.count(f"({cards.STATUS_LABELS[ending.value]})") == 2
+    saved = _badge(static.reply_html(reply, standalone=True))
+    assert live == saved == (ending.value, toolcards.STATUS_LABELS[ending.value])
+    exported = exports.reply_markdown(reply) + exports.reply_plain(reply)
+    assert exported.count(f"({toolcards.STATUS_LABELS[ending.value]})") == 2
 
 
 def test_every_ending_is_covered_and_labelled() -> None:
     assert set(TOOL_ENDINGS) == {ToolStatus.DONE, ToolStatus.ERROR, ToolStatus.TIMEOUT,
                                  ToolStatus.STOPPED, ToolStatus.DENIED}
-    assert all(status.value in cards.STATUS_LABELS for status in ToolStatus)
+    assert all(status.value in toolcards.STATUS_LABELS for status in ToolStatus)
     assert f"{ToolStatus.STOPPED}" == str(ToolStatus.STOPPED) == "stopped"

@@ -130,9 +130,9 @@ def test_unknown_event_and_block_types_are_neutral() -> None:
     turn, changes = fold("unknown_event_type")
     assert any(isinstance(c, UnknownEvent) and c.type == "future_event" for c in changes)
     assert [u.type for u in turn.unknown_events] == ["future_event"]
-    from claude_nb.render import cards
+    from claude_nb.render import static
 
-    assert "future_event" in cards.turn_html(turn)  # the saved output shows it too
+    assert "future_event" in static.turn_html(turn)  # the saved output shows it too
     turn = Turn()
     turn.apply({"type": "content_block_start", "index": 0,
                 "content_block": {"type": "hologram", "payload": {"x": 1}}}, 1.0)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .redact import redact
+
 __all__ = [
     "ClaudeNBError", "ConfigError", "APIError", "StreamError", "ConnectionLost",
     "StreamStalled", "OutputError", "classify", "redact_secret", "quotes_secret",
@@ -62,11 +64,9 @@ class ClaudeNBError(Exception):
 
     def _render_traceback_(self) -> list[str]:
         """IPython: one short line instead of a traceback wall (the card says the rest).
-        The message may quote model or server text: JupyterLab autolinks error output, so
-        non-http(s) URL schemes in it are defanged."""
-        from ..render.sanitize import defang_autolinks
-
-        return [defang_autolinks(f"claude_nb: {self.title}: {self.message}")]
+        Secrets are redacted; making model text safe to display is the front end's job
+        (the magic shows errors in a card and raises a fixed one-line `ErrorShown`)."""
+        return [redact(f"claude_nb: {self.title}: {self.message}")]
 
 
 class ConfigError(ClaudeNBError):
@@ -164,14 +164,11 @@ def redact_secret(error: ClaudeNBError, secret: str | None) -> ClaudeNBError:
     """Blank out `secret` (the API key) wherever the error quotes it: a gateway or proxy may
     echo the key back in a 401's message, which would then reach cards, saved notebooks and
     the one-line traceback. Returns the same error."""
-    if not secret or len(secret) < 8:
-        return error
     for name in ("message", "title", "hint", "request_id"):
         value = getattr(error, name, None)
-        if isinstance(value, str) and secret in value:
-            setattr(error, name, value.replace(secret, "[API key]"))
-    error.args = tuple(a.replace(secret, "[API key]") if isinstance(a, str) else a
-                       for a in error.args)
+        if isinstance(value, str):
+            setattr(error, name, redact(value, secret))
+    error.args = tuple(redact(a, secret) if isinstance(a, str) else a for a in error.args)
     return error
 
 

@@ -9,7 +9,9 @@ Everything the model (or a web page, or a tool) produced reaches HTML through on
   result must still go through `escape` when it is written into the attribute.
 - `data_image_src(mime, data)`: a checked `data:` URL for an image a tool returned.
 - `defuse_tex_links(text)`: TeX `\\href` / `\\url` with a dangerous target made inert
-  (`clean` applies it; `cards` applies it to text before escaping).
+  (`clean` applies it; `render.html.esc` applies it to text before escaping).
+- `defang_markdown(text)`: model Markdown for renderers that allow raw HTML (the
+  text/markdown part of saved outputs): see the section below.
 - `defang_autolinks(text)`: plain text that a front end autolinks (JupyterLab turns
   `scheme://…` and `data:…` in stream / error output into live links, `javascript://`
   included): other schemes than http(s) get a zero-width space so they stay text.
@@ -37,7 +39,7 @@ What `clean` guarantees (tests/test_sanitize.py checks it against tests/xss_payl
   math renderer that trusts links typesets the output.
 
 Tool results that carry an image (`{"image/png": base64}`) are turned into an
-`<img src="data:image/...">` by `claude_nb.render.cards.tool_result_html` itself, from bytes it
+`<img src="data:image/...">` by `claude_nb.render.toolresults.tool_result_html` itself, from bytes it
 decoded and checked (`data_image_src`), not through `clean`.
 
 Front ends must not hang behaviour on anything that can come out of `clean`: act on
@@ -48,15 +50,30 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
 
-__all__ = ["escape", "clean", "safe_url", "data_image_src", "defuse_tex_links",
-           "defang_autolinks", "TAGS", "DATA_ATTRIBUTES", "ID_PREFIX"]
+from ..protocol.media import IMAGE_TYPES, sniff_image
+
+__all__ = [
+    "DATA_ATTRIBUTES",
+    "ID_PREFIX",
+    "TAGS",
+    "clean",
+    "data_image_src",
+    "defang_autolinks",
+    "defang_markdown",
+    "defuse_tex_links",
+    "escape",
+    "safe_url",
+]
 
 ID_PREFIX = "cnb-"
 
@@ -84,7 +101,7 @@ _TEXT_ALIGN = frozenset(
 )
 _CELL_VALUES = {"align": set(_ALIGN), "style": set(_TEXT_ALIGN)}
 
-_DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z", re.I)
+_DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z", re.IGNORECASE)
 _SRC_LESS_IMG = re.compile(r'<img\b(?![^>]*\ssrc=")[^>]*>')
 
 
@@ -170,7 +187,7 @@ def defuse_tex_links(text: str, *, markup: bool = True) -> str:
 
 
 # What JupyterLab's text autolinker (rendermime `webLinkRegex`) starts a link at.
-_AUTOLINK_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*(?=://)|data(?=:\S)", re.I)
+_AUTOLINK_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*(?=://)|data(?=:\S)", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -227,15 +244,93 @@ def safe_url(url: object) -> str | None:
     return url
 
 
+# ---------------------------------------------------------------- Markdown for raw renderers
+#
+# text/markdown outputs are rendered WITHOUT sanitising by front ends that pick them (raw
+# HTML runs in a trusted session), so model Markdown is defanged first: outside code, `<`
+# and `&` become entities (no raw HTML, no entity-spelled schemes), `![` loses its image
+# meaning (no remote image loads), javascript: / vbscript: / data: / file: link
+# destinations are broken with a zero-width space and TeX \href / \url targets defused.
+# Fenced and indented code (found with markdown-it) and single-line code spans outside
+# table-like lines stay verbatim.
+
+_MD_BAD_SCHEME = re.compile(r"(?i)((?:\]\(|\]:)\s*)(javascript|vbscript|data|file)(?=\\?:)")
+_ZWSP = "\u200b"
+
+
+@functools.cache
+def _md_parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def _code_lines(tokens: Sequence[Any], lines: Sequence[str]) -> tuple[set[int], str | None]:
+    """Line numbers holding code content, and the fence to append if one is left open."""
+    code: set[int] = set()
+    unclosed = None
+    for tok in tokens:
+        if tok.map is None or tok.type not in ("fence", "code_block"):
+            continue
+        start, end = tok.map
+        if tok.type == "code_block":
+            code.update(range(start, end))
+            continue
+        last = lines[end - 1].strip(" \t>") if end - 1 > start else ""
+        closed = bool(last) and set(last) == {tok.markup[0]} and len(last) >= len(tok.markup)
+        code.update(range(start + 1, end - 1 if closed else end))
+        if not closed and end >= len(lines) and tok.level == 0:
+            unclosed = tok.markup
+    return code, unclosed
+
+
+def _defang_inline(line: str) -> str:
+    """Escape `<`, `&` and `![` outside single-line code spans."""
+    if "<" not in line and "&" not in line and "![" not in line:
+        return line  # the loop below would copy every character unchanged
+    spans_ok = "|" not in line  # GFM tables split cells before code spans: no exemptions
+    out: list[str] = []
+    i, n = 0, len(line)
+    while i < n:
+        ch = line[i]
+        if ch == "\\" and i + 1 < n:  # `\<` and `\&` become the entity alone
+            nxt = line[i + 1]
+            out.append(_defang_char(nxt) if nxt in "<&" else line[i:i + 2])
+            i += 2
+        elif ch == "`" and spans_ok:
+            run = n - i - len(line[i:].lstrip("`"))
+            close = _closing_run(line, i + run, run)
+            end = i + run if close is None else close + run
+            out.append(line[i:end])
+            i = end
+        else:
+            out.append(_defang_char(ch) + (_ZWSP if line.startswith("![", i) else ""))
+            i += 1
+    return "".join(out)
+
+
+def _defang_char(ch: str) -> str:
+    return {"<": "&lt;", "&": "&amp;"}.get(ch, ch)
+
+
+def _closing_run(line: str, start: int, length: int) -> int | None:
+    for m in re.finditer(r"`+", line[start:]):
+        if len(m.group(0)) == length:
+            return start + m.start()
+    return None
+
+
+def defang_markdown(text: str) -> str:
+    """Model Markdown made safe for renderers that allow raw HTML (see above)."""
+    lines = text.split("\n")
+    code, unclosed = _code_lines(_md_parser().parse(text), lines)
+    out = "\n".join(line if i in code else _defang_inline(line) for i, line in enumerate(lines))
+    out = _MD_BAD_SCHEME.sub(lambda m: m.group(1) + m.group(2) + _ZWSP, out)
+    out = defuse_tex_links(out, markup=False)
+    return out + (f"\n{unclosed}\n" if unclosed else "")
+
+
 # ---------------------------------------------------------------- images we generate
-
-_IMAGE_MAGIC = {
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-    "image/webp": (b"RIFF",),
-}
-
 
 def data_image_src(mime: str, data: str | bytes) -> str | None:
     """A `data:` URL for an image a tool returned, or None when it is not one.
@@ -244,8 +339,7 @@ def data_image_src(mime: str, data: str | bytes) -> str | None:
     mimebundles wrap it) or raw bytes, and the decoded bytes must start with the format's
     magic number. The result contains only `[A-Za-z0-9+/=]` after the prefix.
     """
-    magic = _IMAGE_MAGIC.get(mime)
-    if magic is None:
+    if mime not in IMAGE_TYPES:
         return None
     if isinstance(data, bytes):
         raw = data
@@ -256,6 +350,6 @@ def data_image_src(mime: str, data: str | bytes) -> str | None:
             return None
     else:
         return None
-    if not raw.startswith(magic) or (mime == "image/webp" and raw[8:12] != b"WEBP"):
+    if sniff_image(raw) != mime:
         return None
     return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
