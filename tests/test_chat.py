@@ -58,7 +58,8 @@ def test_view_ops_and_actions_are_declared_alike_in_python_and_js() -> None:
             assert typedefs[name] == " | ".join(a.__name__ for a in typing.get_args(declared))
             checked += 1
     assert checked >= 20
-    assert typedefs["StopMode"] == " | ".join(json.dumps(a) for a in typing.get_args(viewops.StopMode))
+    stop_modes = typing.get_args(viewops.StopMode)
+    assert typedefs["StopMode"] == " | ".join(json.dumps(a) for a in stop_modes)
 
 
 def test_live_view_snapshot_folds_ops() -> None:
@@ -66,7 +67,8 @@ def test_live_view_snapshot_folds_ops() -> None:
     view.push({"op": "block", "id": "a", "kind": "text", "html": ""})
     view.push({"op": "md", "id": "a", "commit": "<p>one</p>", "tail": "<p>tw</p>", "replace": None})
     view.push({"op": "md", "id": "a", "commit": "<p>two</p>", "tail": "", "replace": None})
-    view.push({"op": "block", "id": "b", "kind": "tool_use", "html": "<pre class='cnb-json-live'></pre>"})
+    view.push({"op": "block", "id": "b", "kind": "tool_use",
+               "html": "<pre class='cnb-json-live'></pre>"})
     view.push({"op": "json", "id": "b", "text": '{"x": '})
     view.push({"op": "json", "id": "b", "text": "1}"})
     view.push({"op": "md", "id": "a", "commit": "", "tail": "", "replace": "<p>ONE</p><p>two</p>"})

@@ -16,6 +16,7 @@ import importlib
 import shlex
 from typing import Any
 
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, CFloat, CInt, Unicode
 from traitlets.config import Configurable
@@ -117,6 +118,8 @@ def _parser() -> _Parser:
 
 @magics_class
 class ClaudeMagics(Magics):
+    shell: InteractiveShell  # never None here: these magics are built with their shell
+
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.config_obj = Claude(parent=shell)
@@ -235,11 +238,11 @@ class ClaudeMagics(Magics):
         stream_to_terminal(reply)
         return self._finish(args, reply)
 
-    @cell_magic("claude")
+    @cell_magic("claude")  # type: ignore[arg-type]  # IPython's stub binds its TypeVar to Never
     def claude_cell(self, line: str, cell: str) -> Any:
         return self.run_sync(line, cell)
 
-    @line_magic("claude")
+    @line_magic("claude")  # type: ignore[arg-type]  # (same)
     def claude_line(self, line: str) -> Any:
         return self.run_sync(line, None)
 

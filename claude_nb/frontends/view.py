@@ -36,7 +36,7 @@ _JS = Path(__file__).with_name("js")  # the browser side, package data
 Listener = Callable[[Action], object]
 
 
-class LiveView(anywidget.AnyWidget):  # type: ignore[misc]
+class LiveView(anywidget.AnyWidget):
     """Live view of a turn (``chat=False``) or of a chat (``chat=True``)."""
 
     # Source text, not Paths: for a file-path `_esm` / `_css`, anywidget 0.11 connects every
