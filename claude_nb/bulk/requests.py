@@ -66,7 +66,7 @@ def parse_answer(text: str, options: Options) -> tuple[Any, str | None]:
     if not (options.json or options.schema is not None):
         return None, None
     from ..protocol.errors import ClaudeNBError
-    from ..render.jsontree import parse_final
+    from ..protocol.jsonanswer import parse_final
 
     try:
         return parse_final(text, options.schema), None

@@ -25,6 +25,7 @@ from ..protocol.transcript import (
     TurnFinished,
     UnknownEvent,
 )
+from ..protocol import jsonanswer
 from ..render import blocks, errorcards, jsontree, static
 from ..render.markdown import Patch, StreamingMarkdown
 from ..render.sanitize import clean
@@ -210,7 +211,7 @@ class Presenter:
         stream.pending.clear()
         if self.json_mode and bid in self._text_ids:
             stream.text += text
-            tree = jsontree.tree_html(jsontree.parse_partial(stream.text))
+            tree = jsontree.tree_html(jsonanswer.parse_partial(stream.text))
             self.sink({"op": "final", "id": bid,
                        "html": f'<div class="cnb-json-answer">{tree}</div>'})
             return

@@ -42,7 +42,7 @@ class Options:
                                   "messages": messages}
         system = self.system
         if self.json or self.schema is not None:
-            from ..render.jsontree import JSON_INSTRUCTION
+            from .jsonanswer import JSON_INSTRUCTION
 
             system = f"{system}\n\n{JSON_INSTRUCTION}" if system else JSON_INSTRUCTION
             schema = self.json_schema()

@@ -83,7 +83,7 @@ class ToolOutcome:
     is_error: bool = False
     display: Any = None
     elapsed: float = 0.0
-    status: ToolStatus | None = None
+    status: ToolStatus = None  # type: ignore[assignment]  # None: derived in __post_init__
 
     def __post_init__(self) -> None:
         if self.status is None:

@@ -146,7 +146,7 @@ class Reply:
             await run_turns(self, pending)
             self.status = "done"
             if self.options.json or self.options.schema is not None:
-                from ..render.jsontree import parse_final
+                from ..protocol.jsonanswer import parse_final
 
                 self.data = parse_final(self.text, self.options.schema)
         except (asyncio.CancelledError, _StopRequested):

@@ -1,0 +1,126 @@
+"""The package's imports follow its layers: protocol -> run -> render -> frontends.
+
+Each layer may import only itself and the layers to its left; the offline pieces stand apart:
+the loopback server imports only protocol values, the demo imports the loopback and protocol,
+and only `run/backend.py` reaches the demo, inside a function (its lazy seam). Every import
+counts, also one inside a function: a lazy import is still a dependency. The imports are read
+with `ast` from the source files, so a crossing fails here before anyone runs into it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import claude_nb
+
+PACKAGE = Path(claude_nb.__file__).resolve().parent
+
+RANK = {"protocol": 0, "run": 1, "context": 1, "persist": 1, "render": 2, "frontends": 3,
+        "bulk": 3}
+"""The layers, left to right. `context` (notebook values -> content blocks) and `persist`
+(saving a conversation) sit beside the run loop; `bulk` is a Python-API face like `frontends`."""
+
+APART = {"loopback": {"loopback", "protocol"}, "demo": {"demo", "loopback", "protocol"}}
+"""What each offline piece may import."""
+
+DEMO_SEAM = "run/backend.py"
+
+
+def _group(module: str) -> str:
+    """`claude_nb.run.session` -> "run"; the package root -> "" (the public face)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path, source: str | None = None) -> list[tuple[int, str, bool, tuple[str, ...]]]:
+    """(line, absolute module, at module level, names) of every claude_nb import in `path`
+    (or in `source`, read as if it were that file)."""
+    tree = ast.parse(path.read_text(encoding="utf-8") if source is None else source)
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    top = {id(n) for n in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            names = tuple(a.name for a in node.names)
+            if target == "claude_nb" and names != ("__version__",):
+                # `from .. import render`: each name is a sub-package of the root
+                found += [(node.lineno, f"{target}.{n}", id(node) in top, (n,)) for n in names]
+                continue
+            found.append((node.lineno, target, id(node) in top, names))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name, id(node) in top, ()) for a in node.names]
+    return [f for f in found if f[1] == "claude_nb" or f[1].startswith("claude_nb.")]
+
+
+def _crossing(source: Path, target: str, top_level: bool) -> str | None:
+    """Why importing `target` from `source` runs against the layers, or None."""
+    src, dst = _group(_module_name(source)), _group(target)
+    rel = source.relative_to(PACKAGE).as_posix()
+    if dst == "":  # only `from .. import __version__` gets here
+        return f"{src} reaches the package root" if src in APART else None
+    if src == "" or src == dst:
+        return None  # the root is the public face; a layer may use itself
+    if dst == "demo":
+        if rel == DEMO_SEAM and not top_level:
+            return None
+        return f"reaches the demo ({target}); only {DEMO_SEAM} may, inside a function"
+    if src in APART:
+        return None if dst in APART[src] else f"{src} may import only {sorted(APART[src])}"
+    if dst in APART:
+        return f"reaches {dst} ({target}), which stands apart"
+    if src not in RANK or dst not in RANK:
+        return f"{src or dst!r} has no layer: add it to RANK in tests/test_layers.py"
+    if RANK[dst] > RANK[src]:
+        return f"{src} (layer {RANK[src]}) imports {dst} (layer {RANK[dst]}), against the direction"
+    return None
+
+
+def _all_crossings() -> list[str]:
+    out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for line, target, top_level, _ in _imports(path):
+            why = _crossing(path, target, top_level)
+            if why is not None:
+                out.append(f"{path.relative_to(PACKAGE).as_posix()}:{line}: {why}")
+    return out
+
+
+def test_no_import_runs_against_the_layers() -> None:
+    assert _all_crossings() == []
+
+
+def test_the_walk_sees_lazy_relative_and_absolute_imports() -> None:
+    """The checker itself: crossings inside a function, relative or absolute, are caught."""
+    probe = PACKAGE / "protocol" / "probe.py"  # never written: the source is given
+    source = "def f():\n    from ..render import sanitize\n    import claude_nb.run.session\n"
+    found = _imports(probe, source)
+    assert [(target, top) for _, target, top, _ in found] == [
+        ("claude_nb.render", False), ("claude_nb.run.session", False)]
+    reasons = [_crossing(probe, target, top) for _, target, top, _ in found]
+    assert all(r is not None and "against the direction" in r for r in reasons), reasons
+
+
+def test_only_the_backend_seam_reaches_the_demo_and_only_lazily() -> None:
+    backend = PACKAGE / DEMO_SEAM
+    demo_imports = [(t, top) for _, t, top, _ in _imports(backend) if _group(t) == "demo"]
+    assert demo_imports and all(not top for _, top in demo_imports)
+    assert _crossing(backend, "claude_nb.demo.backend", top_level=True) is not None
+    assert _crossing(PACKAGE / "run" / "session.py", "claude_nb.demo", top_level=False) is not None
+    assert _crossing(PACKAGE / "loopback" / "server.py", "claude_nb.run.session", False) is not None
+    assert _crossing(PACKAGE / "demo" / "backend.py", "claude_nb.loopback.sse", True) is None
