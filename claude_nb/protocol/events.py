@@ -15,7 +15,8 @@ from .transcript import Change, ToolUseBlock, Turn
 if TYPE_CHECKING:
     from .tooltypes import ToolOutcome
 
-__all__ = ["TurnBegan", "Retrying", "ToolStatus", "Failed", "Stopped", "Finished", "Event"]
+__all__ = ["TurnBegan", "Retrying", "ToolStatus", "Notice", "Failed", "Stopped", "Finished",
+           "Event"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,14 @@ class ToolStatus:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something the user should know about the request, e.g. a setting converted to the
+    form the model accepts; shown once, above the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Failed:
     error: ClaudeNBError
 
@@ -66,4 +75,4 @@ class Finished:
     data: Any = None
 
 
-Event = Union[Change, TurnBegan, Retrying, ToolStatus, Failed, Stopped, Finished]
+Event = Union[Change, TurnBegan, Retrying, ToolStatus, Notice, Failed, Stopped, Finished]

@@ -7,9 +7,35 @@ from typing import Any
 
 from .tooltypes import Tool, web_search_tool
 
-__all__ = ["Options", "DEFAULT_MODEL"]
+__all__ = ["CACHE_CHOICES", "COMPACT_BETA", "DEFAULT_MODEL", "EFFORTS", "Options",
+           "thinking_param"]
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
+CACHE_CHOICES = ("5m", "1h", "off")
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+COMPACT_BETA = "compact-2026-01-12"
+
+
+def thinking_param(thinking: int | str) -> dict[str, Any]:
+    """`thinking` as the API takes it: "adaptive" (the model decides) or a token budget."""
+    if thinking == "adaptive":
+        return {"type": "adaptive"}
+    return {"type": "enabled", "budget_tokens": int(thinking)}
+
+
+def _context_management(kwargs: dict[str, Any], compact: bool) -> None:
+    """Server-side compaction, and history holding compaction blocks, need the beta header;
+    both go through the SDK's `extra_*` arguments so the one `messages.create` path stays."""
+    carries = any(isinstance(b, dict) and b.get("type") == "compaction"
+                  for m in kwargs["messages"] if isinstance(m.get("content"), list)
+                  for b in m["content"])
+    if not (compact or carries):
+        return
+    kwargs["extra_headers"] = {**kwargs.get("extra_headers", {}), "anthropic-beta": COMPACT_BETA}
+    if compact:
+        edits = [{"type": "compact_20260112"}]
+        kwargs["extra_body"] = {**kwargs.get("extra_body", {}),
+                                "context_management": {"edits": edits}}
 
 
 @dataclass(frozen=True)
@@ -19,7 +45,10 @@ class Options:
     model: str = DEFAULT_MODEL
     system: str | None = None
     max_tokens: int = 8192
-    thinking: int | None = None  # budget in tokens; None = off
+    thinking: int | str | None = None  # a budget in tokens, "adaptive", or None = off
+    effort: str | None = None  # output_config.effort: low | medium | high | xhigh | max
+    cache: str = "5m"  # prompt caching of the conversation prefix: "5m" | "1h" | "off"
+    compact: bool = False  # server-side compaction of long conversations (beta)
     temperature: float | None = None
     tools: tuple[Tool, ...] = ()
     web_search: bool = False
@@ -51,7 +80,11 @@ class Options:
         if system:
             kwargs["system"] = system
         if self.thinking:
-            kwargs["thinking"] = {"type": "enabled", "budget_tokens": int(self.thinking)}
+            kwargs["thinking"] = thinking_param(self.thinking)
+        if self.effort:
+            kwargs["output_config"] = {**kwargs.get("output_config", {}), "effort": self.effort}
+        if self.cache != "off":
+            kwargs["cache_control"] = {"type": "ephemeral", "ttl": self.cache}
         if self.temperature is not None and not self.thinking:
             kwargs["temperature"] = self.temperature
         tools = [t.param() for t in self.tools]
@@ -60,6 +93,7 @@ class Options:
         if tools:
             kwargs["tools"] = tools
         kwargs.update(self.extra)
+        _context_management(kwargs, self.compact)
         return kwargs
 
     def json_schema(self) -> dict[str, Any] | None:

@@ -146,7 +146,7 @@ class Reply:
             await run_turns(self, pending)
             self.status = "done"
             if self.options.json or self.options.schema is not None:
-                from ..protocol.jsonanswer import parse_final
+                from ..render.jsontree import parse_final
 
                 self.data = parse_final(self.text, self.options.schema)
         except (asyncio.CancelledError, _StopRequested):
@@ -303,7 +303,7 @@ class Conversation:
     """
 
     def __init__(self, model: str | None = None, *, system: str | None = None,
-                 max_tokens: int | None = None, thinking: int | None = None,
+                 max_tokens: int | None = None, thinking: int | str | None = None,
                  temperature: float | None = None, tools: Any = (), web_search: bool = False,
                  client: Any = None, options: Options | None = None, keep_alive: bool = False,
                  **more: Any) -> None:
@@ -330,6 +330,14 @@ class Conversation:
         reply = Reply(self, prompt, self.options.merge(**overrides))
         self.replies.append(reply)
         return reply
+
+    def usage(self) -> list[dict[str, Any]]:
+        """One plain record per API request so far (model, tokens by kind, cost in USD,
+        TTFT, tokens/s, context-window fill): `pandas.DataFrame(conv.usage())`."""
+        from ..protocol.usage import usage_rows
+        from .models import windows
+
+        return usage_rows(self.replies, windows())
 
     def reset(self) -> None:
         """Start afresh: forget the history (options and tools stay)."""

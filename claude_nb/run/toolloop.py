@@ -20,10 +20,11 @@ from ..protocol.errors import (
     quotes_secret,
     redact_secret,
 )
-from ..protocol.events import Retrying, ToolStatus, TurnBegan
+from ..protocol.events import Notice, Retrying, ToolStatus, TurnBegan
 from ..protocol.options import Options
 from ..protocol.transcript import ToolUseBlock, Turn
 from . import backend as _backend
+from . import models
 from .toolrun import run_call
 
 if TYPE_CHECKING:
@@ -60,12 +61,15 @@ async def run_turns(reply: Reply, pending: list[dict[str, Any]]) -> None:
 async def _stream_turn(reply: Reply, messages: list[dict[str, Any]], iteration: int,
                        prefill: str = "") -> Turn:
     opts = reply.options
-    kwargs = opts.request(messages)
+    kwargs, fitted = opts.request(messages), False
     for attempt in range(opts.max_retries + 1):
         reply.backend = _backend.resolve()
         client = reply.conversation.clients.get(reply.backend, opts.read_timeout,
                                                 reply.events_log)
         reply._clients_used.append(client)
+        if not fitted and models.needs_capabilities(kwargs):
+            kwargs = await _fit(reply, client, kwargs, iteration)
+        fitted = True
         turn = Turn(requested_at=time.monotonic(), prefill=prefill)
         reply.turns.append(turn)
         reply._emit(TurnBegan(turn, iteration))
@@ -93,6 +97,19 @@ async def _stream_turn(reply: Reply, messages: list[dict[str, Any]], iteration: 
             reply._emit(Retrying(error, attempt + 1, opts.max_retries, delay))
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
+
+
+async def _fit(reply: Reply, client: Any, kwargs: dict[str, Any],
+               iteration: int) -> dict[str, Any]:
+    """The request fitted to the model's capabilities (what cannot be sent fails here), with
+    notices of conversions; the lookup bypasses an `--events` tap, which records the stream."""
+    if reply.events_log is not None and reply.backend is not None:
+        client = reply.conversation.clients.get(reply.backend, reply.options.read_timeout)
+        reply._clients_used.append(client)
+    kwargs, notices = models.fit(kwargs, await models.lookup(client, str(kwargs["model"])))
+    for text in notices if iteration == 0 else []:
+        reply._emit(Notice(text))
+    return kwargs
 
 
 def _retry_delay(error: ClaudeNBError, attempt: int, opts: Options) -> float | None:
