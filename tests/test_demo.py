@@ -13,10 +13,11 @@ import pytest
 from claude_nb import Conversation
 
 from claude_nb.run import backend
-from claude_nb.demo.backend import (
-    DEMO_LABEL, DEMO_MODEL, ERROR_RULES, RULES, TOOL_RULES, DemoScript, expression_in,
-    make_demo_server, read_request,
-)
+from claude_nb.demo.ask import read_request
+from claude_nb.demo.backend import make_demo_server
+from claude_nb.demo.rules import ERROR_RULES, RULES, TOOL_RULES, DemoScript
+from claude_nb.demo.texts import DEMO_LABEL, DEMO_MODEL
+from claude_nb.demo.tooluse import expression_in
 from claude_nb.demo.examples import calculator, lookup
 from claude_nb.loopback import HttpError, Stream, validate
 

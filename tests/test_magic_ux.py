@@ -27,7 +27,7 @@ def shell() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def k() -> Iterator[Any]:
     """One kernel for this module; each test points it at its own loopback server."""
-    with kernel() as (km, kc):
+    with kernel() as (_km, kc):
         assert run(kc, "%load_ext claude_nb").error is None
         yield kc
 

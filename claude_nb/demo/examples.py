@@ -14,7 +14,7 @@ import operator
 from collections.abc import Callable
 from typing import Any, Literal
 
-__all__ = ["calculator", "lookup", "table", "wait", "ELEMENTS"]
+__all__ = ["ELEMENTS", "calculator", "lookup", "table", "wait"]
 
 # ---------------------------------------------------------------- calculator
 
@@ -27,7 +27,8 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
-_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.USub: operator.neg,
+                                                          ast.UAdd: operator.pos}
 _CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau, "inf": math.inf}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sqrt": math.sqrt, "log": math.log, "log10": math.log10, "log2": math.log2, "exp": math.exp,
@@ -121,13 +122,14 @@ def _call(node: ast.Call) -> Any:
 
 def _check_power(base: Any, exponent: Any) -> None:
     """Refuse integer powers with more digits than anyone needs (9**9**9 would hang)."""
-    if isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1 and exponent > 0:
-        if exponent * math.log10(abs(base)) > _MAX_RESULT_DIGITS:
-            raise ValueError(f"result too large (more than {_MAX_RESULT_DIGITS:,} digits)")
+    if (isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1 and exponent > 0
+            and exponent * math.log10(abs(base)) > _MAX_RESULT_DIGITS):
+        raise ValueError(f"result too large (more than {_MAX_RESULT_DIGITS:,} digits)")
 
 
 def _source(op: ast.operator) -> str:
-    symbols = {ast.BitXor: "^", ast.BitAnd: "&", ast.BitOr: "|", ast.LShift: "<<", ast.RShift: ">>", ast.MatMult: "@"}
+    symbols = {ast.BitXor: "^", ast.BitAnd: "&", ast.BitOr: "|", ast.LShift: "<<",
+               ast.RShift: ">>", ast.MatMult: "@"}
     return symbols.get(type(op), type(op).__name__)
 
 

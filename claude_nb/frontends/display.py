@@ -2,7 +2,8 @@
 
 At the end the live widget is replaced (display update) by static `text/html` +
 `text/markdown` + `text/plain` and closed, so a saved notebook renders without a kernel, on
-GitHub and in nbconvert, and carries no widget state.
+GitHub and in nbconvert, and carries no widget state. The output's metadata carries the turn's
+provenance record (`persist.provenance`), from which a fresh kernel can resume.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from IPython.display import display
 
+from ..persist import provenance
 from ..protocol.errors import ClaudeNBError
 from ..protocol.events import ToolStatus
 from ..render import errorcards, exports, jsontree, static, timeline
@@ -44,7 +46,9 @@ def static_bundle(reply: Reply) -> dict[str, str]:
     """The final, kernel-free rendering of a reply."""
     demo = bool(reply.backend and reply.backend.demo)
     if reply.data is not None:  # a parsed JSON answer: the tree instead of the raw text
-        tree = f'<div class="cnb-json-answer">{jsontree.tree_html(reply.data)}</div>'
+        dump = getattr(reply.data, "model_dump", None)  # a --schema pydantic model instance
+        data = dump(mode="json") if callable(dump) else reply.data
+        tree = f'<div class="cnb-json-answer">{jsontree.tree_html(data)}</div>'
         html = static.wrap_static(tree + static.reply_footer_html(reply, demo=demo))
     else:
         html = static.reply_html(reply, demo=demo, standalone=True)
@@ -95,7 +99,8 @@ async def stream_live(reply: Reply, *, insert_cells: bool = False) -> None:
         watch.cancel()
         presenter.close()
         if handle is not None:
-            handle.update(static_bundle(reply), raw=True)
+            handle.update(static_bundle(reply), raw=True,
+                          metadata={provenance.KEY: provenance.record(reply)})
         view.close()
 
 
