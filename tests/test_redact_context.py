@@ -53,3 +53,9 @@ def test_assignments_by_name() -> None:
     ("df", False)])
 def test_secret_names(name: str, secret: bool) -> None:
     assert secret_name(name) is secret
+
+
+def test_subscript_assignments() -> None:
+    text, found = redact_report("os.environ['MY_SERVICE_TOKEN'] = 'env-value-123'\n"
+                                'cfg["db_password"]="pw-4567"')
+    assert "env-value-123" not in text and "pw-4567" not in text and len(found) == 2

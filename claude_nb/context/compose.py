@@ -101,8 +101,7 @@ def compose(text: str, namespace: Mapping[str, Any] | None, *,
         if token in ("{{", "}}"):
             return token[0]
         expr = match.group(1)
-        if namespace is None:
-            return token
+        assert namespace is not None
         name, segments, value = _resolve(expr, namespace)
         if value is _MISSING:
             if re.match(r"\s*[A-Za-z_]", expr) and token not in found:
@@ -116,7 +115,7 @@ def compose(text: str, namespace: Mapping[str, Any] | None, *,
         item = found[name]
         return item.text if item.inline else f"`{name}`"
 
-    body = _TOKEN.sub(sub, text)
+    body = _TOKEN.sub(sub, text) if namespace is not None else text
     body, prompt_found = redact_report(body)
     items = fit([_redacted(a) for a in attachments] + list(found.values()), budget)
     attached = [i for i in items if not i.inline and not i.literal]

@@ -12,26 +12,13 @@ import io
 import struct
 from typing import Any
 
+from ..protocol.media import sniff_image
 from .items import Rendered, image_tokens
 
-__all__ = ["RENDERERS", "image_block", "render_image_bytes", "sniff"]
+__all__ = ["RENDERERS", "image_block", "render_image_bytes"]
 
 MAX_SIDE = 1568  # longer sides are downscaled by the API anyway
 MAX_BYTES = 5 * 1024 * 1024  # the API's per-image limit (base64 is larger; checked on raw)
-_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
-               (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"))
-
-
-def sniff(data: bytes) -> str | None:
-    """The media type of image bytes the API accepts, from their signature."""
-    for signature, media in _SIGNATURES:
-        if data.startswith(signature):
-            return media
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
 def _png_size(data: bytes) -> tuple[int, int] | None:
     if data[12:16] != b"IHDR":
         return None
@@ -83,7 +70,7 @@ def render_axes(ax: Any) -> Rendered:
 
 def render_image_bytes(data: bytes, kind: str = "image bytes") -> Rendered | None:
     """Image bytes as a block, or None when the bytes are not an image the API accepts."""
-    media = sniff(data)
+    media = sniff_image(data)
     if media is None:
         return None
     if len(data) > MAX_BYTES:

@@ -61,7 +61,7 @@ def render_value(value: Any) -> Rendered:
         return render_generic(value)
     try:
         out = fn(value)
-    except Exception as exc:  # noqa: BLE001 - a user's or a library's renderer must not break the prompt
+    except Exception as exc:  # a user's or a library's renderer must not break the prompt
         return replace(render_generic(value),
                        note=f"renderer failed ({type(exc).__name__}); generic text sent")
     return out if isinstance(out, Rendered) else Rendered("value", str(out))
@@ -76,8 +76,15 @@ def _load_builtins() -> None:
     from . import arrays, exceptions, frames, images, source
 
     defaults: list[tuple[type | str, Renderer]] = [
-        *frames.RENDERERS, *arrays.RENDERERS, *images.RENDERERS, *exceptions.RENDERERS,
+        ("os._Environ", _environment), *frames.RENDERERS, *arrays.RENDERERS,
+        *images.RENDERERS, *exceptions.RENDERERS,
         *source.RENDERERS]
     for key, fn in defaults:
         store: dict[Any, Renderer] = _by_name if isinstance(key, str) else _by_type
         store.setdefault(key, fn)  # a user's earlier registration wins
+
+
+def _environment(value: object) -> Rendered:
+    """`{os.environ}`: environment variables hold keys; they are never read into context."""
+    return Rendered("environment", "[redacted: environment variables are never sent]",
+                    redactions=("environment variables",))

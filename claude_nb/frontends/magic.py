@@ -21,11 +21,11 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, CFloat, CInt, Unicode
 from traitlets.config import Configurable
 
+from ..context.compose import Composed
+from ..context.errors import ErrorRecorder
 from ..protocol.errors import ClaudeNBError, ConfigError
 from ..protocol.options import DEFAULT_MODEL, Options
 from ..run.session import Conversation, Reply
-from ..context.compose import Composed
-from ..context.errors import ErrorRecorder
 from . import nbcontext
 from .terminal import Interrupted
 

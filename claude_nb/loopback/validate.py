@@ -9,6 +9,7 @@ consecutive same-role messages are an error, not merged.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator, Sequence
 from itertools import pairwise
 from typing import Any
@@ -118,6 +119,39 @@ def _text_blocks(body: Json) -> str | None:
     return None
 
 
+_IMAGE_MAGIC = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
+                "image/gif": (b"GIF87a", b"GIF89a"), "image/webp": (b"RIFF",)}
+
+
+def _image_source(where: str, source: Any) -> str | None:
+    if not isinstance(source, dict) or source.get("type") not in ("base64", "url"):
+        return f"{where}.source: Input tag does not match any of the expected tags: 'base64', 'url'"
+    if source["type"] == "url":
+        return None if isinstance(source.get("url"), str) else f"{where}.source.url: Field required"
+    media = source.get("media_type")
+    if media not in _IMAGE_MAGIC:
+        return (f"{where}.source.base64.media_type: Input should be 'image/jpeg', 'image/png', "
+                "'image/gif' or 'image/webp'")
+    try:
+        data = base64.b64decode(str(source.get("data", "")), validate=True)
+    except ValueError:
+        return f"{where}.source.base64.data: invalid base64 data"
+    if not data.startswith(_IMAGE_MAGIC[media]):
+        return (f"{where}.source.base64.data: The image was specified using the {media} media "
+                "type, but the image data does not match it")
+    return None
+
+
+def _images(body: Json) -> str | None:
+    """Image blocks: a base64 source with an accepted media type whose bytes match it."""
+    for i, k, block in _blocks(body):
+        if block["type"] == "image":
+            problem = _image_source(f"messages.{i}.content.{k}.image", block.get("source"))
+            if problem:
+                return problem
+    return None
+
+
 def _signatures(body: Json) -> str | None:
     for i, k, block in _blocks(body):
         if block["type"] != "thinking":
@@ -171,7 +205,7 @@ def _prefill(body: Json) -> str | None:
 
 
 _CONVERSATION: tuple[Rule, ...] = (
-    _thinking_budget, _shape, _alternation, _non_empty, _text_blocks, _signatures,
+    _thinking_budget, _shape, _alternation, _non_empty, _text_blocks, _images, _signatures,
     _tool_pairs, _prefill,
 )
 MESSAGES_RULES: tuple[Rule, ...] = (

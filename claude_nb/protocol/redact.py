@@ -53,9 +53,10 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _SECRET_PARTS = frozenset({"secret", "secrets", "password", "passwd", "pwd", "passphrase",
                            "credential", "credentials", "token", "apikey", "auth"})
 _PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-# `password = "hunter2"`, `API_TOKEN: abc...`, `"client_secret": "..."` (quotes optional);
+# `password = "hunter2"`, `API_TOKEN: abc...`, `"client_secret": "..."`, `env["X_TOKEN"] = …`;
 # the name decides (secret_name), the value must look like one (not a number, call, None).
-_ASSIGNMENT = re.compile(r"""(\b[A-Za-z_][\w\-]*)(['"]?\s*(?:=|:)\s*)(['"]?)([^\s'",;)}]{4,})\3""")
+_ASSIGNMENT = re.compile(
+    r"""(\b[A-Za-z_][\w\-]*)(['"]?\]?\s*(?:=|:)\s*)(['"]?)([^\s'",;)}]{4,})\3""")
 _NOT_A_VALUE = re.compile(r"^(?:None|True|False|null|true|false|[\d.e+\-]+|[\w.]+\(.*|"
                           r"os\.environ.*|getpass.*|\[redacted.*)$")
 
@@ -66,7 +67,7 @@ def secret_name(name: str) -> bool:
     parts = [p.lower() for p in _PARTS.findall(name)]
     if any(p in _SECRET_PARTS for p in parts):
         return True
-    return len(parts) > 1 and parts[-1] in ("key", "keys") or "private" in parts
+    return (len(parts) > 1 and parts[-1] in ("key", "keys")) or "private" in parts
 
 
 def redact_report(text: str) -> tuple[str, list[str]]:

@@ -1,0 +1,82 @@
+"""The "Ask Claude" button under a failing cell's traceback (after `%load_ext claude_nb`;
+`%config Claude.error_button = False` turns it off).
+
+The failing-cell hook shows a small live view holding one row: the button and the error's
+one-line summary. The click arrives as an `approve` action on the button's id (so the
+browser side needs nothing new); it sends the failing cell, the exception and its traceback
+with the `--fix` prompt on the magic's conversation, and the answer streams into the same
+view, which becomes static output when it ends (like a `%%claude` cell). The click may
+arrive on a subshell thread: everything hops to the kernel's loop first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from IPython.display import display
+
+from ..context.compose import compose
+from ..context.errors import FIX_PROMPT, FailedCell, error_item
+from ..context.exceptions import strip_ansi
+from ..render.contextcard import ASK_ID, ask_button_html, context_card_html
+from ..run.session import Reply
+from .actions import Actions, reply_actions
+from .presenter import Presenter
+from .view import LiveView
+
+__all__ = ["ErrorButton", "show_error_button"]
+
+
+class ErrorButton:
+    """One failing cell's button and, after the click, its answer."""
+
+    def __init__(self, magics: Any, failed: FailedCell, loop: asyncio.AbstractEventLoop) -> None:
+        self.magics = magics
+        self.failed = failed
+        self.loop = loop
+        self.reply: Reply | None = None
+        exc = failed.exception
+        summary = strip_ansi(f"{type(exc).__qualname__}: {exc}")
+        self.view = LiveView()
+        self.view.push({"op": "block", "id": "ask", "kind": "notice",
+                        "html": ask_button_html(summary[:200])})
+        stop = reply_actions(lambda: self.reply)["stop"]
+        self.view.on_action(Actions({"approve": self._approve, "stop": stop},
+                                    hop=lambda h, m: loop.call_soon_threadsafe(h, m)))
+        self.handle = display(self.view, display_id=True)
+
+    def _approve(self, msg: Any) -> None:
+        if msg.get("id") != ASK_ID or self.reply is not None:
+            return
+        cfg = self.magics.config_obj
+        composed = compose(FIX_PROMPT, None, attachments=[error_item(self.failed)],
+                           budget=cfg.context_budget)
+        self.reply = reply = self.magics.conversation.send(composed.prompt)
+        self.view.push({"op": "block", "id": "context", "kind": "notice",
+                        "html": context_card_html(composed.items, composed.tokens)})
+        Presenter(self.view.push, prefix="a.").attach(reply)
+        self.loop.create_task(self._run(reply))
+
+    async def _run(self, reply: Reply) -> None:
+        from .display import static_bundle
+
+        await reply.run()
+        self.magics.last_reply = reply
+        if self.handle is not None:
+            self.handle.update(static_bundle(reply), raw=True)
+        self.view.close()
+
+
+def show_error_button(magics: Any, failed: FailedCell) -> ErrorButton | None:
+    """Show the button for `failed` when the setting allows and a kernel loop can run the
+    answer (a terminal IPython gets none: `%claude --fix` is the way there)."""
+    if not magics.config_obj.error_button or isinstance(failed.exception, KeyboardInterrupt):
+        return None
+    if getattr(magics.shell, "kernel", None) is None:
+        return None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return ErrorButton(magics, failed, loop)
