@@ -61,3 +61,17 @@ def test_errors_print_one_clear_message(api: Any, shell: Any, capsys: Any) -> No
     assert "Authentication failed" in captured.out + captured.err
     assert "ANTHROPIC_API_KEY" in captured.out + captured.err
     assert "sk-test" not in captured.out + captured.err
+
+
+def test_unknown_tool_name_suggests_only_the_users_functions(shell: Any, capsys: Any) -> None:
+    """`--tools opn` must not offer IPython's own `open` (nor exit, quit, get_ipython); a
+    near miss of a function defined in the session is still suggested."""
+    shell.run_cell('def calc(expr: str) -> str:\n    """Evaluate."""\n    return expr\n')
+    capsys.readouterr()
+    for name in ("opn", "exitt", "get_ipythn"):
+        result = shell.run_cell(f"%%claude --tools {name}\nhi")
+        assert result.error_in_exec is not None
+        out = "".join(capsys.readouterr())
+        assert f"unknown tool name(s): {name}" in out and "did you mean" not in out, out
+    shell.run_cell("%%claude --tools calx\nhi")
+    assert "calx (did you mean 'calc'?)" in "".join(capsys.readouterr())

@@ -759,6 +759,21 @@ def test_resolve_names_lists_every_missing_name() -> None:
         resolve_names("x", ns)
 
 
+def test_resolve_names_suggests_neither_hidden_names_nor_non_functions() -> None:
+    """What the host put in the namespace (`hidden`, like IPython's `user_ns_hidden`) and
+    callables that are not functions (classes, instances, methods) are never suggested; a
+    hidden name the user redefined is theirs again."""
+    host = {"open": google, "opener": dict}
+    ns = {**host, "exit": type("Exit", (), {"__call__": lambda self: None})(), "x": 3}
+    for name in ("opn", "opener2", "exitt"):
+        with pytest.raises(ToolDefinitionError) as info:
+            resolve_names(name, ns, hidden=host)
+        assert "did you mean" not in str(info.value), name
+    mine = {**ns, "open": rest_style}
+    with pytest.raises(ToolDefinitionError, match=r"opn \(did you mean 'open'\?\)"):
+        resolve_names("opn", mine, hidden=host)
+
+
 def test_web_search_tool() -> None:
     from anthropic.types import WebSearchTool20250305Param
 

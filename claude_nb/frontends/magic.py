@@ -163,7 +163,8 @@ class ClaudeMagics(Magics):
         if args.tools:
             from ..run.toolnames import resolve_names
 
-            overrides["tools"] = resolve_names(args.tools, self.shell.user_ns)
+            overrides["tools"] = resolve_names(args.tools, self.shell.user_ns,
+                                               self.shell.user_ns_hidden)
         return args, self.conversation.send(self.last_context.prompt, **overrides)
 
     def _finish(self, args: argparse.Namespace, reply: Reply) -> Any:

@@ -27,7 +27,7 @@ import typing_extensions
 
 from ..protocol.tooltypes import Tool, ToolDefinitionError, check_name
 
-__all__ = ["InvalidToolInput", "as_tool", "input_schema_for", "tool"]
+__all__ = ["InvalidToolInput", "as_tool", "input_schema_for", "is_sdk_tool", "tool"]
 
 
 class InvalidToolInput(ValueError):
@@ -73,7 +73,7 @@ def tool(
     """
     if fn is None:
         return lambda f: tool(f, name=name, description=description, confirm=confirm, timeout=timeout)
-    base = as_tool(fn) if (isinstance(fn, Tool) or _is_sdk_tool(fn)) else None
+    base = as_tool(fn) if (isinstance(fn, Tool) or is_sdk_tool(fn)) else None
     if base is not None:
         return dataclasses.replace(
             base,
@@ -89,7 +89,7 @@ def as_tool(obj: Any) -> Tool:
     """A `Tool` from a `Tool` (returned as is), a plain function, or an SDK `beta_tool`."""
     if isinstance(obj, Tool):
         return obj
-    if _is_sdk_tool(obj):
+    if is_sdk_tool(obj):
         return _from_sdk_tool(obj)
     if isinstance(obj, Mapping):
         raise TypeError(
@@ -101,7 +101,7 @@ def as_tool(obj: Any) -> Tool:
     raise TypeError(f"cannot make a tool from {type(obj).__name__} {obj!r}: expected a function")
 
 
-def _is_sdk_tool(obj: Any) -> bool:
+def is_sdk_tool(obj: Any) -> bool:
     from anthropic.lib.tools import BetaAsyncFunctionTool, BetaFunctionTool
 
     return isinstance(obj, (BetaFunctionTool, BetaAsyncFunctionTool))
