@@ -412,7 +412,7 @@ def test_footer_contents() -> None:
     out = footer_html(t, demo=True)
     assert out.startswith('<div class="cnb-footer"><span class="cnb-badge cnb-demo">demo</span>')
     for part in ("claude-test-1", "in 1,234 · out 200", "cache read 50 · cache write 7",
-                 "2 web searches", "TTFT 500 ms", "total 4.5 s", "50 tok/s",
+                 "2 web searches", "first token 500 ms", "total 4.5 s", "50 tok/s",
                  '<span class="cnb-stop cnb-stop-end_turn">complete</span>'):
         assert part in out, part
 

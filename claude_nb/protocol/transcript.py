@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from . import throughput
+
 __all__ = [
     "Block", "TextBlock", "ThinkingBlock", "RedactedThinkingBlock", "ToolUseBlock",
     "ServerToolUseBlock", "ServerToolResultBlock", "CompactionBlock", "FallbackBlock",
@@ -537,10 +539,8 @@ class Turn:
 
     @property
     def tokens_per_second(self) -> float | None:
-        if self.first_token_at is None or self.finished_at is None:
-            return None
-        span = self.finished_at - self.first_token_at
-        return self.usage.output_tokens / span if span > 0 else None
+        """Output tokens per second of generation (`protocol.throughput`)."""
+        return throughput.tokens_per_second([self])
 
     def _after_fallback(self) -> list[Block]:
         """Blocks to send back: before the last `fallback` block only thinking and markers

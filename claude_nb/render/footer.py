@@ -1,5 +1,9 @@
 """The usage footer: model, tokens, cache, server tool use, timings, tokens/s and the stop
 reason in words, for one turn or the turns of a tool loop (`Totals`).
+
+Output tokens and tokens/s come from `protocol.throughput` (one computation for the footer,
+`Reply` and `Turn`); after Stop the output count is a marked estimate, never the
+placeholder count of `message_start`.
 """
 
 from __future__ import annotations
@@ -7,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..protocol.throughput import output_count, tokens_per_second
 from ..protocol.transcript import (
     Turn,
     Usage,
@@ -38,6 +43,10 @@ class Totals:
     stop_sequence: str | None = None
     truncated: bool = False
     turns: int = 1
+    #: The output count was estimated from streamed text (stopped before `message_delta`):
+    #: `estimated_output` holds the estimate, None when nothing streamed.
+    output_estimated: bool = False
+    estimated_output: int | None = None
 
     @classmethod
     def of(cls, turns: Turn | Sequence[Turn]) -> Totals:
@@ -48,15 +57,16 @@ class Totals:
         for t in seq:
             usage.add(t.usage)
         first, last = seq[0], seq[-1]
-        span = sum(t.finished_at - t.first_token_at for t in seq
-                   if t.finished_at is not None and t.first_token_at is not None)
+        output = output_count(seq)
         duration = (last.finished_at - first.requested_at
                     if last.finished_at is not None else None)
         return cls(model=next((t.model for t in reversed(seq) if t.model), ""),
                    usage=usage, ttft=first.ttft, duration=duration,
-                   tokens_per_second=usage.output_tokens / span if span > 0 else None,
+                   tokens_per_second=tokens_per_second(seq),
                    stop_reason=last.stop_reason, stop_sequence=last.stop_sequence,
-                   truncated=last.truncated, turns=len(seq))
+                   truncated=last.truncated, turns=len(seq),
+                   output_estimated=output.estimated,
+                   estimated_output=output.tokens if output.estimated else None)
 
 
 FooterSource = Turn | Sequence[Turn] | Totals
@@ -101,22 +111,34 @@ def _footer_items(t: Totals, *, demo: bool, stopped: bool | str,
 
 def _usage_items(t: Totals) -> list[tuple[str, str]]:
     u = t.usage
-    items = [("cnb-tokens", f"in {u.input_tokens:,} · out {u.output_tokens:,}")]
+    items = [("cnb-tokens", f"in {u.input_tokens:,} · {_output_words(t)}")]
     cache = [f"{label} {n:,}" for label, n in (("cache read", u.cache_read_input_tokens),
                                                ("cache write", u.cache_creation_input_tokens)) if n]
     if cache:
         items.append(("cnb-cache", " · ".join(cache)))
     if server := _server_use_words(u):
         items.append(("cnb-server-use", server))
-    timing = [f"{label} {h.seconds(v)}" for label, v in (("TTFT", t.ttft), ("total", t.duration))
-              if v is not None]
+    # "first token" (TTFT: request → first content delta), named so it is not read as the
+    # first byte (`Reply.ttfb`: request → message_start, which comes earlier).
+    spans = (("first token", t.ttft), ("total", t.duration))
+    timing = [f"{label} {h.seconds(v)}" for label, v in spans if v is not None]
     if t.tokens_per_second is not None:
-        timing.append(f"{t.tokens_per_second:.0f} tok/s")
+        approx = "~" if t.output_estimated else ""
+        timing.append(f"{approx}{t.tokens_per_second:.0f} tok/s")
     if timing:
         items.append(("cnb-timing", " · ".join(timing)))
     if t.turns > 1:
         items.append(("cnb-turns", f"{t.turns} turns"))
     return items
+
+
+def _output_words(t: Totals) -> str:
+    """Output tokens: the API's count, or a marked estimate (never message_start's 1)."""
+    if not t.output_estimated:
+        return f"out {t.usage.output_tokens:,}"
+    if t.estimated_output is None:
+        return "out unknown (stopped)"
+    return f"out ~{t.estimated_output:,} (est.)"
 
 
 def _totals(source: FooterSource) -> Totals:

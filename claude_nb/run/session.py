@@ -30,6 +30,7 @@ from ..protocol.errors import (
 )
 from ..protocol.events import Event, Failed, Finished, Stopped
 from ..protocol.options import Options
+from ..protocol.throughput import tokens_per_second
 from ..protocol.tooltypes import Tool, ToolOutcome
 from ..protocol.transcript import Turn
 from . import backend as _backend
@@ -284,7 +285,8 @@ class Reply:
 
     @property
     def tokens_per_second(self) -> float | None:
-        return self.turn.tokens_per_second if self.turn else None
+        """Over every turn, like `usage` and the footer (`protocol.throughput`)."""
+        return tokens_per_second(self.turns)
 
     @property
     def message(self) -> dict[str, Any]:
