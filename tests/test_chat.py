@@ -11,6 +11,8 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, Union
 
+import typing_extensions
+
 from claude_nb.frontends import viewops
 from claude_nb.frontends.chat import Chat
 from claude_nb.frontends.view import LiveView
@@ -49,7 +51,7 @@ def test_view_ops_and_actions_are_declared_alike_in_python_and_js() -> None:
     for name in viewops.__all__:
         declared = getattr(viewops, name)
         if typing.is_typeddict(declared):
-            hints = typing.get_type_hints(declared)
+            hints = typing_extensions.get_type_hints(declared)  # NotRequired stripped on 3.10 too
             fields = ", ".join(f"{key}{'?' if key in declared.__optional_keys__ else ''}: "
                                f"{ts_type(hint)}" for key, hint in hints.items())
             assert typedefs[name] == "{ " + fields + " }", name
