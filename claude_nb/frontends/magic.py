@@ -26,7 +26,7 @@ from ..context.errors import ErrorRecorder
 from ..protocol.errors import ClaudeNBError, ConfigError
 from ..protocol.options import DEFAULT_MODEL, Options
 from ..run.session import Conversation, Reply
-from . import nbcontext
+from . import apiopts, nbcontext
 from .terminal import Interrupted
 
 __all__ = ["ClaudeMagics", "load", "unload"]
@@ -39,6 +39,12 @@ class Claude(Configurable):
     system = Unicode("", help="System prompt.").tag(config=True)
     max_tokens = CInt(8192, help="Maximum output tokens per request.").tag(config=True)
     thinking = CInt(0, help="Extended-thinking budget in tokens (0 = off).").tag(config=True)
+    effort = Unicode("", help="output_config.effort: low, medium, high, xhigh or max "
+                     "('' = the model's default).").tag(config=True)
+    cache = Unicode("5m", help="Prompt caching of the conversation: '5m', '1h' or 'off'."
+                    ).tag(config=True)
+    compact = Bool(False, help="Server-side compaction: earlier turns are summarized when "
+                   "the context grows long.").tag(config=True)
     temperature = CFloat(-1.0, help="Sampling temperature (-1 = API default).").tag(config=True)
     read_timeout = CFloat(120.0, help="Seconds without a byte before the stream counts as "
                           "stalled.").tag(config=True)
@@ -54,7 +60,8 @@ class Claude(Configurable):
 
     def options(self) -> Options:
         return Options(model=self.model, system=self.system or None, max_tokens=self.max_tokens,
-                       thinking=self.thinking or None,
+                       thinking=self.thinking or None, effort=self.effort or None,
+                       cache=self.cache, compact=self.compact,
                        temperature=None if self.temperature < 0 else self.temperature,
                        read_timeout=self.read_timeout, max_retries=self.max_retries,
                        retry_cap=self.retry_cap, max_iterations=self.max_iterations)
@@ -95,7 +102,8 @@ def _parser() -> _Parser:
     p.add_argument("-m", "--model")
     p.add_argument("-s", "--system", help="system prompt for this and later turns")
     p.add_argument("--max-tokens", type=int)
-    p.add_argument("-t", "--thinking", type=int, metavar="BUDGET", help="thinking budget")
+    p.add_argument("-t", "--thinking", type=apiopts.thinking_arg, metavar="BUDGET|adaptive",
+                   help="thinking budget in tokens, or adaptive (the model decides)")
     p.add_argument("--temperature", type=float)
     p.add_argument("--new", action="store_true", help="start a fresh conversation")
     p.add_argument("-o", "--out", metavar="VAR", help="store the Reply in this variable")
@@ -112,6 +120,7 @@ def _parser() -> _Parser:
     p.add_argument("--history", action="store_true", help="show the conversation so far")
     p.add_argument("--no-interpolate", action="store_true", help="send {name} literally")
     nbcontext.add_options(p)
+    apiopts.add_options(p)
     p.add_argument("prompt", nargs=argparse.REMAINDER)
     return p
 
@@ -146,7 +155,7 @@ class ClaudeMagics(Magics):
             self._system = args.system
         self.conversation.options = cfg.options().merge(system=self._system)
         text = nbcontext.default_prompt(args, text)
-        if args.history or not text.strip():  # history, or the empty-prompt hint
+        if args.history or apiopts.wants_table(args) or not text.strip():
             return args, None
         self.last_context = nbcontext.compose_cell(
             text.strip(), args, self.shell, budget=cfg.context_budget, recorder=self.errors,
@@ -154,7 +163,8 @@ class ClaudeMagics(Magics):
         overrides: dict[str, Any] = {
             "model": args.model, "max_tokens": args.max_tokens, "thinking": args.thinking,
             "temperature": args.temperature, "web_search": args.web_search or None,
-            "prefill": args.prefill, "json": args.json or None, "events": args.events or None}
+            "prefill": args.prefill, "json": args.json or None, "events": args.events or None,
+            **apiopts.overrides(args)}
         if args.schema:
             if args.schema not in self.shell.user_ns:
                 raise ConfigError(f"No variable named {args.schema!r} for --schema.",
@@ -200,7 +210,7 @@ class ClaudeMagics(Magics):
         if reply is None:
             if args.history:
                 show_history(self.conversation)
-            else:
+            elif not apiopts.show_tables(args, self.conversation, html=True):
                 show_notice(EMPTY_HINT)
             return None
         if args.count:
@@ -223,7 +233,7 @@ class ClaudeMagics(Magics):
         if reply is None:
             if args.history:
                 print_history(self.conversation)
-            else:
+            elif not apiopts.show_tables(args, self.conversation, html=False):
                 print(EMPTY_HINT)
             return None
         if args.count:

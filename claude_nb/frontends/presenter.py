@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..protocol.events import Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
+from ..protocol.events import Failed, Finished, Notice, Retrying, Stopped, ToolStatus, TurnBegan
 from ..protocol.transcript import (
     Block,
     BlockDelta,
@@ -26,7 +26,7 @@ from ..protocol.transcript import (
     UnknownEvent,
 )
 from ..protocol import jsonanswer
-from ..render import blocks, errorcards, jsontree, static
+from ..render import apicards, blocks, errorcards, jsontree, static
 from ..render.markdown import Patch, StreamingMarkdown
 from ..render.sanitize import clean
 from ..run.session import Reply
@@ -77,6 +77,7 @@ class Presenter:
             TurnFinished: lambda e: self.flush(), ToolStatus: self._on_tool_status,
             Retrying: self._on_retrying, Failed: self._on_failed, Stopped: self._on_stopped,
             Finished: self._on_finished, UnknownEvent: self._on_unknown_event,
+            Notice: self._on_notice,
         }
 
     def attach(self, reply: Reply) -> Presenter:
@@ -149,6 +150,10 @@ class Presenter:
     def _on_retrying(self, event: Retrying) -> None:
         self.sink({"op": "block", "id": f"{self.prefix}retry{event.attempt}", "kind": "notice",
                    "html": errorcards.retry_html(event.error, event.attempt, event.of, event.delay)})
+
+    def _on_notice(self, event: Notice) -> None:
+        self.sink({"op": "block", "id": f"{self.prefix}n{time.monotonic_ns()}", "kind": "notice",
+                   "html": apicards.notice_html(event.text)})
 
     def _on_failed(self, event: Failed) -> None:
         self.flush()

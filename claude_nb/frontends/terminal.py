@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from ..protocol.events import Failed, Retrying, Stopped, ToolStatus
+from ..protocol.events import Failed, Notice, Retrying, Stopped, ToolStatus
 from ..protocol.transcript import (
     BlockDelta,
     BlockFinished,
@@ -67,6 +67,8 @@ def _print_event(event: Any, out: TextIO) -> None:
         _write(out, f"\n[{event.block.name} → {event.status}] {_short(event.outcome.content)}\n")
     elif isinstance(event, Retrying):
         _write(out, f"\n[{event.error.title}; retrying in {event.delay:.0f} s]\n")
+    elif isinstance(event, Notice):
+        _write(out, f"[note: {event.text}]\n")
     elif isinstance(event, Failed):
         err = event.error
         rid = f" (request id {err.request_id})" if err.request_id else ""

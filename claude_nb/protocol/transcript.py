@@ -349,6 +349,8 @@ class Turn:
     prefill: str = ""  # assistant prefill: the first text block continues it
     request_id: str = ""  # the response's `request-id` header (set by the run loop)
     unknown_events: list[UnknownEvent] = field(default_factory=list)  # shown, never sent
+    notes: list[str] = field(default_factory=list)  # about its request, e.g. a setting
+    # converted to the form the model accepts (shown with the footer)
     _by_index: dict[int, Block] = field(default_factory=dict, repr=False)
 
     # ---- applying events

@@ -25,6 +25,7 @@ from ..protocol.transcript import (
     Turn,
     UnknownBlock,
 )
+from . import apicards
 from . import html as h
 from .citations import Source, cite_numbers, with_marks
 from .context import Ctx, Renderer, ToolView
@@ -34,7 +35,10 @@ from .sanitize import defang_markdown, defuse_tex_links, safe_url
 from .static import Doc, prompt_text, render_blocks, reply_doc
 from .toolcards import STATUS_LABELS, server_tool_name
 
-__all__ = ["MARKDOWN_RENDERERS", "PLAIN_RENDERERS", "history_markdown", "history_plain", "reply_markdown", "reply_plain", "turn_markdown", "turn_plain"]
+__all__ = [
+    "MARKDOWN_RENDERERS", "PLAIN_RENDERERS", "history_markdown", "history_plain",
+    "reply_markdown", "reply_plain", "turn_markdown", "turn_plain",
+]
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~$])")
 _STRIP_MD_MARKS = {0: None, 1: None}
@@ -133,6 +137,8 @@ MARKDOWN_RENDERERS: dict[type[Block], Renderer] = {
     ToolUseBlock: _tool_md,
     ServerToolUseBlock: _tool_md,
     ServerToolResultBlock: _server_result_md,
+    **{cls: (lambda f: lambda b, ctx: "*" + _md_escape(f(b, ctx)) + "*")(fn)
+       for cls, fn in apicards.plain_renderers().items()},
     UnknownBlock: _unknown_md,
     Block: _unknown_md,
 }
@@ -214,6 +220,7 @@ PLAIN_RENDERERS: dict[type[Block], Renderer] = {
     ToolUseBlock: _tool_plain,
     ServerToolUseBlock: _tool_plain,
     ServerToolResultBlock: _server_result_plain,
+    **apicards.plain_renderers(),
     UnknownBlock: _unknown_plain,
     Block: _unknown_plain,
 }

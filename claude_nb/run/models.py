@@ -19,7 +19,8 @@ from typing import Any
 from ..protocol.errors import ConfigError
 from ..protocol.options import thinking_param
 
-__all__ = ["cached_info", "catalog_sync", "fit", "lookup", "needs_capabilities",
+__all__ = ["cached_info", "catalog_sync", "day", "deprecation_warning", "fit", "lookup",
+           "needs_capabilities",
            "remember", "window_of", "windows"]
 
 # (base_url) -> {model id: ModelInfo}; an empty dict means "the endpoint is missing".
@@ -80,7 +81,7 @@ def catalog_sync(client: Any, refresh: bool = False) -> list[Any] | None:
                 raise
             remember(client, None)
             return None
-    return list(dict.fromkeys(catalog.values())) or None
+    return list({id(m): m for m in catalog.values()}.values()) or None  # aliases once
 
 
 def cached_info(base_url: str, model: str) -> Any | None:
@@ -100,6 +101,22 @@ def window_of(base_url: str, model: str) -> int | None:
     """The model's context window (`max_input_tokens`) when known."""
     info = cached_info(base_url, model)
     return getattr(info, "max_input_tokens", None) if info is not None else None
+
+
+def day(value: Any) -> str:
+    """A datetime from the Models API as YYYY-MM-DD."""
+    return value.date().isoformat() if hasattr(value, "date") else str(value or "")
+
+
+def deprecation_warning(info: Any) -> str | None:
+    """One line for a deprecated (or retired) model, with its retirement date."""
+    lifecycle = getattr(info, "lifecycle", "active")
+    if lifecycle == "active":
+        return None
+    if lifecycle == "retired":
+        return f"{info.id} is retired: requests naming it fail."
+    when = f" on {day(info.retires_at)}" if info.retires_at is not None else ""
+    return f"{info.id} is deprecated and retires{when}; move to a newer model."
 
 
 def needs_capabilities(kwargs: dict[str, Any]) -> bool:
@@ -123,7 +140,7 @@ def fit(kwargs: dict[str, Any], info: Any | None) -> tuple[dict[str, Any], list[
         return kwargs, []
     notices: list[str] = []
     kwargs = dict(kwargs)
-    name = info.id
+    name = str(kwargs.get("model") or info.id)  # as the user wrote it (an alias, maybe)
     thinking = kwargs.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") != "disabled":
         kwargs["thinking"], note = _fit_thinking(thinking, caps.thinking, name, kwargs)

@@ -62,17 +62,21 @@ async def _stream_turn(reply: Reply, messages: list[dict[str, Any]], iteration: 
                        prefill: str = "") -> Turn:
     opts = reply.options
     kwargs, fitted = opts.request(messages), False
+    notes: list[str] = []
     for attempt in range(opts.max_retries + 1):
         reply.backend = _backend.resolve()
         client = reply.conversation.clients.get(reply.backend, opts.read_timeout,
                                                 reply.events_log)
         reply._clients_used.append(client)
-        if not fitted and models.needs_capabilities(kwargs):
-            kwargs = await _fit(reply, client, kwargs, iteration)
-        fitted = True
-        turn = Turn(requested_at=time.monotonic(), prefill=prefill)
+        if not fitted:
+            kwargs, notes = await _fit(reply, client, kwargs)
+            fitted = True
+        turn = Turn(requested_at=time.monotonic(), prefill=prefill,
+                    notes=notes if iteration == 0 else [])
         reply.turns.append(turn)
         reply._emit(TurnBegan(turn, iteration))
+        for text in turn.notes if attempt == 0 else []:
+            reply._emit(Notice(text))
         try:
             stream = await client.messages.create(stream=True, **kwargs)
             turn.request_id = stream.response.headers.get("request-id", "")
@@ -99,17 +103,22 @@ async def _stream_turn(reply: Reply, messages: list[dict[str, Any]], iteration: 
     raise AssertionError("unreachable")
 
 
-async def _fit(reply: Reply, client: Any, kwargs: dict[str, Any],
-               iteration: int) -> dict[str, Any]:
+async def _fit(reply: Reply, client: Any,
+               kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The request fitted to the model's capabilities (what cannot be sent fails here), with
-    notices of conversions; the lookup bypasses an `--events` tap, which records the stream."""
-    if reply.events_log is not None and reply.backend is not None:
-        client = reply.conversation.clients.get(reply.backend, reply.options.read_timeout)
-        reply._clients_used.append(client)
-    kwargs, notices = models.fit(kwargs, await models.lookup(client, str(kwargs["model"])))
-    for text in notices if iteration == 0 else []:
-        reply._emit(Notice(text))
-    return kwargs
+    notices of conversions and of a deprecated model. The Models API is asked only when the
+    request needs it (bypassing an `--events` tap, which records the stream alone)."""
+    model = str(kwargs["model"])
+    if not models.needs_capabilities(kwargs):
+        info = models.cached_info(str(getattr(client, "base_url", "")), model)
+    else:
+        if reply.events_log is not None and reply.backend is not None:
+            client = reply.conversation.clients.get(reply.backend, reply.options.read_timeout)
+            reply._clients_used.append(client)
+        info = await models.lookup(client, model)
+    kwargs, notices = models.fit(kwargs, info)
+    warning = models.deprecation_warning(info) if info is not None else None
+    return kwargs, [*notices, *([warning] if warning else [])]
 
 
 def _retry_delay(error: ClaudeNBError, attempt: int, opts: Options) -> float | None:
