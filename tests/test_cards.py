@@ -21,16 +21,20 @@ from markdown_it import MarkdownIt
 
 import claude_nb.render.markdown
 
-from claude_nb.render import blocks, exports, static
+from claude_nb.render import blocks, exports
 
 from claude_nb.protocol import transcript
 from claude_nb.render.blocks import block_html, kind_of, live_block_html, tool_card_html
 from claude_nb.render.citations import Citations
 from claude_nb.render.context import ToolView
 from claude_nb.render.errorcards import error_card, error_html, retry_html, unknown_event_html
-from claude_nb.render.exports import history_plain, reply_markdown, reply_plain, turn_markdown, turn_plain
+from claude_nb.render.exports import (
+    history_plain, reply_markdown, reply_plain, turn_markdown, turn_plain,
+)
 from claude_nb.render.footer import Totals, footer_html
-from claude_nb.render.static import history_html, reply_footer_html, reply_html, static_style, turn_html, wrap_static
+from claude_nb.render.static import (
+    history_html, reply_footer_html, reply_html, static_style, turn_html, wrap_static,
+)
 from claude_nb.render.toolcards import tool_status_html
 from claude_nb.render.toolresults import tool_result_html, tool_result_text
 from claude_nb.protocol.transcript import (
@@ -55,10 +59,13 @@ PAYLOADS: list[str] = _SANITIZE_TESTS.PAYLOADS
 PNG_B64 = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode()
 
 
+_OWN_STYLE = re.compile(r'^<div class="cnb-turn cnb-static"><style>[^<]*</style>')
+
+
 def audit_static(out: str, **kw: bool) -> list[str]:
-    """Audit a standalone output, minus our own `<style>` (exactly one)."""
-    assert out.count(static_style()) == 1
-    return audit(out.replace(static_style(), ""), **kw)
+    """Audit a standalone output, minus our own `<style>` (exactly one, first)."""
+    assert out.count("<style>") == 1 and _OWN_STYLE.match(out), out[:200]
+    return audit(_OWN_STYLE.sub('<div class="cnb-turn cnb-static">', out), **kw)
 
 
 @pytest.fixture
@@ -120,7 +127,8 @@ def make_turn(*blocks: Block, stop: str | None = "end_turn", ended: bool = True)
 def test_every_block_class_has_a_renderer_in_every_table() -> None:
     classes = [obj for _, obj in inspect.getmembers(transcript, inspect.isclass)
                if issubclass(obj, Block)]
-    for table in (blocks.HTML_RENDERERS, exports.MARKDOWN_RENDERERS, exports.PLAIN_RENDERERS, blocks.KINDS):
+    for table in (blocks.HTML_RENDERERS, exports.MARKDOWN_RENDERERS, exports.PLAIN_RENDERERS,
+                  blocks.KINDS):
         assert set(classes) <= set(table)
 
 
@@ -511,11 +519,37 @@ def test_turn_html_skips_empty_text_runs() -> None:
 def test_standalone_turn_has_scoped_style() -> None:
     out = turn_html(make_turn(), standalone=True)
     assert out.startswith('<div class="cnb-turn cnb-static"><style>')
-    assert static_style() in out
+    body = out.split("</style>", 1)[1].removesuffix("</div>")
+    assert static_style(body) in out and ".cnb-footer{" in static_style(body)
+
+
+def test_static_style_carries_only_the_rules_an_output_uses() -> None:
+    plain = static_style('<div class="cnb-text"><div class="cnb-md"><p>x</p></div></div>')
+    calls = static_style(turn_html(make_turn(tool(input={"a": 1})), footer=False)
+                         + tool_status_html("done"))
+    whole = static_style()
+    assert ".cnb-turn.cnb-static{" in plain and ".cnb-badge{" not in plain
+    assert ".cnb-badge{" in calls and ".cnb-status-done{" in calls and ".cnb-error{" not in calls
+    assert len(plain) < len(calls) < len(whole)
+
+
+def test_one_stylesheet_for_live_and_saved_output() -> None:
+    """The widget loads render/style.css as written; saved outputs embed the same rules,
+    rescoped and minified: every card rule of the saved sheet comes from the live one."""
+    from claude_nb.frontends.view import LiveView
+    from claude_nb.render import stylesheet
+
+    assert LiveView._css.startswith(stylesheet.live_css())
+    for cls in ("cnb-card", "cnb-badge", "cnb-footer", "cnb-error", "cnb-cite", "cnb-sources"):
+        assert f".cnb-root .{cls}" in stylesheet.live_css(), cls
+        assert f".cnb-static .{cls}" in stylesheet.static_css(), cls
+    view_css = (Path(stylesheet.__file__).parent.parent / "frontends/js/view.css").read_text()
+    for cls in ("cnb-card", "cnb-badge", "cnb-footer", "cnb-status-done", "cnb-cite"):
+        assert f".{cls} " not in view_css and f".{cls}," not in view_css, cls
 
 
 def test_static_css_is_scoped_and_uses_theme_variables() -> None:
-    css = static._static_css()
+    css = static_style()[len("<style>"):-len("</style>")]
     selectors = re.findall(r"(?:^|})\s*([^{}]+)\{", re.sub(r"/\*.*?\*/", "", css, flags=re.S))
     assert selectors
     for group in selectors:
@@ -790,5 +824,5 @@ def test_real_reply_and_conversation_objects() -> None:
 
 
 def test_wrap_static() -> None:
-    assert wrap_static("<p>x</p>") == (f'<div class="cnb-turn cnb-static">{static_style()}'
-                                       "<p>x</p></div>")
+    assert wrap_static("<p>x</p>") == (f'<div class="cnb-turn cnb-static">'
+                                       f'{static_style("<p>x</p>")}<p>x</p></div>')

@@ -26,6 +26,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ..render import stylesheet
 from .viewops import Action, DownloadOp, SnapshotBlock, SnapshotOp, ViewOp, ViewState
 
 __all__ = ["LiveView"]
@@ -43,7 +44,7 @@ class LiveView(anywidget.AnyWidget):
     # instance to the class's file-watcher signal for good, so each LiveView ever shown
     # (one per %%claude cell), closed or not, and its snapshot would never be freed.
     _esm = (_JS / "view.js").read_text(encoding="utf-8")
-    _css = (_JS / "view.css").read_text(encoding="utf-8")
+    _css = stylesheet.live_css() + (_JS / "view.css").read_text(encoding="utf-8")
 
     chat = traitlets.Bool(False).tag(sync=True)
     insert_cells = traitlets.Bool(False).tag(sync=True)

@@ -13,7 +13,10 @@ from ..protocol.transcript import TextBlock
 from . import html as h
 from .sanitize import safe_url
 
-__all__ = ["STRIP_MARKS", "Citations", "Source", "cite_numbers", "replace_marks", "sources_html", "with_marks"]
+__all__ = [
+    "STRIP_MARKS", "Citations", "Source", "cite_numbers", "replace_marks", "sources_html",
+    "with_marks",
+]
 
 
 @dataclass

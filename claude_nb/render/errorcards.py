@@ -13,7 +13,10 @@ from typing import Any
 from ..protocol.redact import redact
 from . import html as h
 
-__all__ = ["EMPTY_ANSWER", "empty_notice_html", "error_card", "error_html", "error_info", "notice_html", "retry_html", "unknown_event_html"]
+__all__ = [
+    "EMPTY_ANSWER", "empty_notice_html", "error_card", "error_html", "error_info",
+    "notice_html", "retry_html", "unknown_event_html",
+]
 
 EMPTY_ANSWER = "The answer was empty; it is not kept in the conversation."
 

@@ -5,11 +5,10 @@ must already be safe HTML. Text goes in through `esc` (escaped, TeX link targets
 a page's math renderer may typeset any text). Nothing here sees model HTML unescaped;
 Markdown goes through `markdown_html` (the renderer, then `sanitize.clean`).
 
-The HTML contract: these class names are stable (the widget and saved outputs are styled
-by `render/style.css`; front ends act only on `data-cnb-*` attributes, which `clean` strips
-from anything model-derived, so they cannot be forged).
-
-CSS classes (stable; js/view.css styles the widget, static.css saved outputs):
+The HTML contract: these class names are stable. One stylesheet, `render/style.css`,
+styles them in the widget and in saved outputs (`render/stylesheet.py`). Front ends act
+only on `data-cnb-*` attributes, which `clean` strips from anything model-derived, so they
+cannot be forged.
 
 ======================  ================================================================
 `cnb-turn`              static output of a turn / reply; `cnb-static` when standalone
@@ -30,9 +29,10 @@ CSS classes (stable; js/view.css styles the widget, static.css saved outputs):
                         (`cnb-tool-kind` says "server tool")
 `cnb-tool-input`        input area: `pre.cnb-json` (`cnb-json-live` while streaming,
                         `cnb-json-partial` + `.cnb-incomplete` if it never parsed)
-`cnb-badge`             status badge with `data-status` and `cnb-status-<status>`:
-                        waiting, running, done, error, stopped, awaiting_approval,
-                        denied, incomplete, not_run, other
+`cnb-badge`             status badge with `data-status` and `cnb-status-<status>`
+                        (`protocol.status.ToolStatus`: waiting, awaiting_approval,
+                        running, done, error, timeout, stopped, denied, incomplete,
+                        not_run), or other
 `cnb-actions`           approve / deny buttons (`data-cnb-action`, `data-cnb-id`)
 `cnb-tool-result`       result area; holds `cnb-result` (`cnb-result-error`), with
                         `cnb-output` (text `<pre>`), `cnb-output-html` (cleaned HTML),
@@ -63,7 +63,10 @@ from typing import Any
 from ..protocol.transcript import Block
 from .sanitize import clean, defuse_tex_links, escape
 
-__all__ = ["attributes", "block_seconds", "card", "el", "esc", "json_pre", "json_text", "label", "link", "markdown_html", "seconds", "short", "sub", "timer", "title"]
+__all__ = [
+    "attributes", "block_seconds", "card", "el", "esc", "json_pre", "json_text", "label",
+    "link", "markdown_html", "seconds", "short", "sub", "timer", "title",
+]
 
 _PREVIEW_LIMIT = 120
 

@@ -39,8 +39,8 @@ What `clean` guarantees (tests/test_sanitize.py checks it against tests/xss_payl
   math renderer that trusts links typesets the output.
 
 Tool results that carry an image (`{"image/png": base64}`) are turned into an
-`<img src="data:image/...">` by `claude_nb.render.toolresults.tool_result_html` itself, from bytes it
-decoded and checked (`data_image_src`), not through `clean`.
+`<img src="data:image/...">` by `claude_nb.render.toolresults.tool_result_html` itself,
+from bytes it decoded and checked (`data_image_src`), not through `clean`.
 
 Front ends must not hang behaviour on anything that can come out of `clean`: act on
 `data-cnb-*` attributes, which `clean` always removes.

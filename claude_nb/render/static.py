@@ -5,11 +5,9 @@ card, the footer), plus the scoped stylesheet that makes them stand alone.
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..protocol.transcript import (
@@ -23,23 +21,23 @@ from .blocks import HTML_RENDERERS, text_run_html
 from .context import Ctx, Renderer, ToolView, lookup
 from .errorcards import empty_notice_html, error_card, unknown_event_html
 from .footer import footer_html
+from .stylesheet import static_css
 
-__all__ = ["Doc", "history_html", "prompt_text", "render_blocks", "reply_doc", "reply_footer_html", "reply_html", "static_style", "turn_html", "user_html", "wrap_static"]
+__all__ = [
+    "Doc", "history_html", "prompt_text", "render_blocks", "reply_doc", "reply_footer_html",
+    "reply_html", "static_style", "turn_html", "user_html", "wrap_static",
+]
 
 
-@functools.cache
-def _static_css() -> str:
-    return Path(__file__).with_name("static.css").read_text(encoding="utf-8")
-
-
-def static_style() -> str:
-    """The `<style>` for static outputs, scoped under `.cnb-turn.cnb-static`."""
-    return f"<style>{_static_css()}</style>"
+def static_style(html: str | None = None) -> str:
+    """The `<style>` for a static output holding `html` (`stylesheet.static_css`: scoped
+    under `.cnb-static`, only the rules its classes use; None: every rule)."""
+    return f"<style>{static_css(html)}</style>"
 
 
 def wrap_static(html: str) -> str:
     """Safe card HTML as a standalone static output (scoped style included)."""
-    return h.el("div", static_style() + html, class_="cnb-turn cnb-static")
+    return h.el("div", static_style(html) + html, class_="cnb-turn cnb-static")
 
 
 def _runs(blocks: Sequence[Block]) -> Iterator[tuple[bool, list[Any]]]:
@@ -91,7 +89,7 @@ class Doc:
 
 
 def _doc_html(doc: Doc, standalone: bool) -> str:
-    parts = [static_style()] if standalone else []
+    parts: list[str] = []
     blocks = render_blocks(doc.turns, doc.ctx(), text_run_html, HTML_RENDERERS)
     parts += blocks
     parts += [unknown_event_html(u.type, u.raw) for t in doc.turns for u in t.unknown_events]
@@ -101,7 +99,9 @@ def _doc_html(doc: Doc, standalone: bool) -> str:
         parts.append(error_card(doc.error))
     if doc.footer:
         parts.append(footer_html(list(doc.turns), **doc.footer_flags()))
-    return h.el("div", "".join(parts), class_="cnb-turn cnb-static" if standalone else "cnb-turn")
+    if not standalone:
+        return h.el("div", "".join(parts), class_="cnb-turn")
+    return wrap_static("".join(parts))
 
 
 def turn_html(turn: Turn, *, footer: bool = True, demo: bool = False,

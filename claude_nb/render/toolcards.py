@@ -17,7 +17,9 @@ from . import html as h
 from .context import Ctx
 from .sanitize import safe_url
 
-__all__ = ["STATUS_LABELS", "server_result_html", "server_tool_name", "tool_html", "tool_status_html"]
+__all__ = [
+    "STATUS_LABELS", "server_result_html", "server_tool_name", "tool_html", "tool_status_html",
+]
 
 STATUS_LABELS: dict[str, str] = {
     "waiting": "waiting", "running": "running", "done": "done", "error": "error",
