@@ -123,3 +123,25 @@ def test_history_with_compaction_keeps_the_beta_when_compact_is_off(api: Any) ->
     assert conv.send("b").wait().status == "done"
     assert "context_management" not in posts(api)[-1].body
     assert posts(api)[-1].headers["anthropic-beta"] == "compact-2026-01-12"
+
+
+def test_demo_backend_accounts_for_the_cache_and_lists_models() -> None:
+    import anthropic
+
+    from claude_nb.demo.backend import make_demo_server
+
+    with make_demo_server(delay=0) as srv, anthropic.Anthropic(
+            base_url=srv.base_url, api_key="demo", max_retries=0) as client:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": "hello"}]
+        usages = []
+        for follow_up in ("more", "again"):
+            reply = client.messages.create(model="claude-sonnet-4-6", max_tokens=500,
+                                           system=SYSTEM, messages=messages,
+                                           cache_control={"type": "ephemeral"})
+            usages.append(reply.usage)
+            messages += [{"role": "assistant", "content": reply.content},
+                         {"role": "user", "content": follow_up}]
+        assert usages[0].cache_creation_input_tokens > 1024
+        assert usages[1].cache_read_input_tokens == usages[0].cache_creation_input_tokens
+        listed = [m.id for m in client.models.list()]
+        assert "claude-opus-4-7" in listed and client.models.retrieve("claude-opus-4-7").capabilities

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..loopback import Response, Stream, Text, Thinking, Turn, estimate_tokens
+from ..loopback import Response, Stream, Text, Thinking, Turn
+from ..loopback.cache import PromptCache
 from ..loopback.script import Block
 from ..loopback.sse import parse_frame
 from .ask import Ask
@@ -16,6 +17,7 @@ __all__ = ["CHUNK", "DELAY", "answer", "frames_until", "paced", "quote", "turn"]
 
 DELAY = 0.025  # seconds between events: visibly streaming, yet a whole tutorial runs fast
 CHUNK = 20     # characters per text delta
+_CACHE = PromptCache()  # the loopback's accounting: a repeated prefix is a cache read
 
 
 def turn(ask: Ask, blocks: Sequence[Block], stop_reason: str = "end_turn",
@@ -26,7 +28,7 @@ def turn(ask: Ask, blocks: Sequence[Block], stop_reason: str = "end_turn",
         blocks.insert(0, Thinking(thinking or GENERIC_THINKING))
     blocks, stop_reason = _cut(blocks, ask.max_tokens, stop_reason)
     return Turn(blocks=blocks, stop_reason=stop_reason, model=DEMO_MODEL, chunk=CHUNK,
-                usage={"input_tokens": estimate_tokens(ask.request), **usage})
+                usage={**_CACHE.account(ask.request).usage(), **usage})
 
 
 def _cut(blocks: list[Block], max_tokens: int, stop_reason: str) -> tuple[list[Block], str]:
