@@ -439,3 +439,44 @@ def test_screenshots_thinking_and_tool_light_and_dark(jupyter_server, lab, srv):
         lab.set_theme("JupyterLab Light")
     assert all(p.stat().st_size > 10_000 for p in shots)
     lab.assert_no_console_errors()
+
+
+def test_demo_chat_keeps_line_breaks_and_makes_the_readme_screenshot(jupyter_server, lab):
+    """A real chat on the demo backend (the README's screenshot): a Shift+Enter message keeps
+    its line break in the bubble, the calculator tool really runs, and the no-key note names
+    the widget's own "API key…" button."""
+    cell = ("import os\nos.environ['CLAUDE_NB_BACKEND'] = 'demo'\n"
+            "from claude_nb import Chat\nfrom claude_nb.demo.examples import calculator\n"
+            "chat = Chat(tools=[calculator])\nchat")
+    path = jupyter_server.notebook("demo-chat.ipynb", [cell])
+    lab.page.set_viewport_size({"width": 1000, "height": 1300})
+    lab.open(path)
+    lab.run_all()
+    lab.wait_done()
+    view = lab.view(0)
+    box = view.get_by_role("textbox", name="Message")
+    box.click()
+    lab.page.keyboard.type("Use the calculator, please:")
+    lab.page.keyboard.press("Shift+Enter")
+    lab.page.keyboard.type("what is 17 * 23 + sqrt(144)?")
+    lab.page.keyboard.press("Enter")
+    bubble = view.locator('[data-cnb-block="r1.user"]')
+    bubble.wait_for()
+    assert bubble.inner_text() == "Use the calculator, please:\nwhat is 17 * 23 + sqrt(144)?"
+    view.locator("strong", has_text="403").wait_for(timeout=30_000)
+    expect_enabled(lab, box)
+    try:  # docs/img/chat-dark.png in the README is this screenshot
+        lab.set_theme("JupyterLab Dark")
+        shot = lab.screenshot(lab.output(0), "e2e-chat-demo-dark")
+    finally:
+        lab.set_theme("JupyterLab Light")
+    assert shot.stat().st_size > 10_000
+    box.click()
+    lab.page.keyboard.type("Tell me a joke about penguins.")
+    lab.page.keyboard.press("Enter")
+    view.get_by_text("button (the key goes to the kernel once").wait_for(timeout=30_000)
+    assert view.locator("strong", has_text="API key…").count() >= 1
+    assert view.get_by_role("button", name="API key…").count() == 1
+    expect_enabled(lab, box)
+    no_error_output(lab.output(0))
+    lab.assert_no_console_errors()
