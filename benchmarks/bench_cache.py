@@ -23,10 +23,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from claude_nb.loopback import LoopbackServer  # noqa: E402
-from claude_nb.protocol.pricing import cost  # noqa: E402
-from claude_nb.protocol.transcript import Usage  # noqa: E402
-from claude_nb.run.session import Conversation  # noqa: E402
+from claude_nb.loopback import LoopbackServer
+from claude_nb.protocol.pricing import cost
+from claude_nb.protocol.transcript import Usage
+from claude_nb.run.session import Conversation
 
 QUESTIONS = ["How many rows and columns does df have?", "Which columns have missing values?",
              "Plot revenue by month.", "Why is March so high?", "Group by region and sum.",
