@@ -52,7 +52,7 @@ def _imports(path: Path, source: str | None = None) -> list[tuple[int, str, bool
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     top = {id(n) for n in tree.body}
-    found = []
+    found: list[tuple[int, str, bool, tuple[str, ...]]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             if node.level:

@@ -121,7 +121,7 @@ class Reply:
         """Answer a `confirm=True` tool's approval request (thread-safe)."""
         fut = self._approvals.get(tool_use_id)
         if fut is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(allowed))
+            self._loop.call_soon_threadsafe(_answer, fut, allowed)
 
     @property
     def running(self) -> bool:
@@ -147,7 +147,7 @@ class Reply:
             await run_turns(self, pending)
             self.status = "done"
             if self.options.json or self.options.schema is not None:
-                from ..render.jsontree import parse_final
+                from ..protocol.jsonanswer import parse_final
 
                 self.data = parse_final(self.text, self.options.schema)
         except (asyncio.CancelledError, _StopRequested):
@@ -296,6 +296,11 @@ class Reply:
 
     def __repr__(self) -> str:
         return f"<Reply {self.status} turns={len(self.turns)} chars={len(self.text)}>"
+
+
+def _answer(fut: asyncio.Future[bool], allowed: bool) -> None:
+    if not fut.done():  # a second click, or the reply already stopped
+        fut.set_result(allowed)
 
 
 class Conversation:
