@@ -117,7 +117,7 @@ def test_ten_chats_stream_at_once_without_cross_talk(api: Any) -> None:
             assert marks(shown) == {i}, i
             assert chat.conversation.messages[-1]["content"][0]["text"] == reply.text
             chat.view.close()
-            for _, client in list(chat.conversation._clients.values()):  # kept per loop
+            for client in chat.conversation.clients.kept():  # kept per loop
                 await client.close()
         return {"stop": stop_latency, "stopped_idle": stopped_idle, "close": close_latency,
                 "total": total, "lag": lag, "start_lag": start_lag}

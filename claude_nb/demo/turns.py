@@ -9,7 +9,7 @@ from typing import Any
 from ..loopback import Response, Stream, Text, Thinking, Turn
 from ..loopback.cache import PromptCache
 from ..loopback.script import Block
-from ..loopback.sse import parse_frame
+from ..protocol.sse import parse_frame
 from .ask import Ask
 from .texts import DEMO_LABEL, DEMO_MODEL, GENERIC_THINKING
 
