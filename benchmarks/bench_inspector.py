@@ -27,12 +27,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import anthropic  # noqa: E402
-import httpx2  # noqa: E402
+import anthropic
+import httpx2
 
-from claude_nb.protocol.sse import FrameParser, decode  # noqa: E402
-from claude_nb.run.inspector import EventLog, tapped_client  # noqa: E402
-from claude_nb.loopback import LoopbackServer, text_turn  # noqa: E402
+from claude_nb.protocol.sse import FrameParser, decode
+from claude_nb.run.inspector import EventLog, tapped_client
+from claude_nb.loopback import LoopbackServer, text_turn
 
 ANSWER_BYTES = 200_000
 DELTA = 20  # characters per text_delta, as the API streams

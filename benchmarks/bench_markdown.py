@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from claude_nb.render.markdown import StreamingMarkdown, render  # noqa: E402
+from claude_nb.render.markdown import StreamingMarkdown, render
 
 DELTA = 20
 COALESCE = 4  # 80 deltas/s shown at 20 Hz

@@ -36,7 +36,8 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
+from collections.abc import Awaitable, Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -206,7 +207,7 @@ async def big_answer(chars: int) -> list[tuple[str, float, float, float]]:
     for name, fn in paths:
         for k in range(8):  # warm: imports, lexers, regex caches (every small document)
             await fn(f"small {k}")
-        peak, retained, memo, seconds, kept = await measure(lambda: fn("big answer please"))
+        peak, retained, memo, seconds, kept = await measure(lambda fn=fn: fn("big answer please"))
         rows.append((name, peak, retained, memo, seconds))
         del kept
     return rows

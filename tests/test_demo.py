@@ -187,7 +187,8 @@ def test_a_tool_error_makes_the_demo_try_again(fast: Any) -> None:
     assert "**1024**" in reply.text
 
 
-def test_an_offered_tool_named_in_the_prompt_is_called_with_inputs_from_the_prompt(fast: Any) -> None:
+def test_an_offered_tool_named_in_the_prompt_is_called_with_inputs_from_the_prompt(
+        fast: Any) -> None:
     def roll_dice(count: int, sides: int = 6) -> list[int]:
         """Roll dice.
 

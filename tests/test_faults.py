@@ -24,7 +24,8 @@ import pytest
 
 from claude_nb.frontends.chat import Chat
 from claude_nb.frontends.display import static_bundle
-from claude_nb.protocol.errors import APIError, ClaudeNBError, ConnectionLost, StreamError, StreamStalled
+from claude_nb.protocol.errors import (APIError, ClaudeNBError, ConnectionLost, StreamError,
+                                       StreamStalled)
 from claude_nb.protocol.events import Finished, Retrying
 from claude_nb.loopback import (BAD_JSON, GARBAGE_LINE, LoopbackServer, RawBlock, Stream, Text,
                                 Turn as ScriptTurn, as_stream, http_error, http_error_file,

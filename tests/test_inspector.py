@@ -394,7 +394,8 @@ def test_long_logs_collapse() -> None:
     text = timeline_text(log)
     assert "… 750 more" in text and len(text.splitlines()) == 4 + 1 + 250 + 1
     short = _synthetic(250)
-    assert "cnb-ev-more\"" not in timeline_html(short) and timeline_html(short).count('class="cnb-ev-row') == 250
+    assert "cnb-ev-more\"" not in timeline_html(short)
+    assert timeline_html(short).count('class="cnb-ev-row') == 250
 
 
 def test_html_classes_are_prefixed() -> None:

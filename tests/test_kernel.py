@@ -26,7 +26,7 @@ def html_of(ex: Any) -> str:
 
 
 def test_answer_streams_then_becomes_static(api: Any, k: Any) -> None:
-    km, kc = k
+    _km, kc = k
     api.enqueue(text_turn("Here:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- x\n- y\n\n"
                           "```python\nprint('hi')\n```\n"))
     ex = run(kc, "%%claude\nShow me a table")
@@ -41,7 +41,7 @@ def test_answer_streams_then_becomes_static(api: Any, k: Any) -> None:
 
 
 def test_second_cell_carries_the_first_exchange(api: Any, k: Any) -> None:
-    km, kc = k
+    _km, kc = k
     api.enqueue(text_turn("first answer"), text_turn("second answer"))
     run(kc, "%%claude\nfirst question")
     run(kc, "%%claude\nsecond question")
@@ -51,7 +51,7 @@ def test_second_cell_carries_the_first_exchange(api: Any, k: Any) -> None:
 
 
 def test_thinking_and_tool_cards_in_static_output(api: Any, k: Any) -> None:
-    km, kc = k
+    _km, kc = k
     api.enqueue(transcript("thinking"))
     html = html_of(run(kc, "%%claude -t 2048\nthink"))
     assert "<details" in html and "cnb-thinking" in html and "27 * 453" in html
@@ -67,7 +67,7 @@ def test_thinking_and_tool_cards_in_static_output(api: Any, k: Any) -> None:
 
 
 def test_interpolation_and_braces(api: Any, k: Any) -> None:
-    km, kc = k
+    _km, kc = k
     run(kc, "n_rows = 1234")
     api.enqueue(text_turn("ok"))
     ex = run(kc, "%%claude\nWe have {n_rows} rows; code: {'a': 1} and {{literal}} {missing}")
@@ -102,7 +102,7 @@ def test_interrupt_closes_the_stream_and_keeps_partial_text(api: Any, k: Any) ->
 @pytest.mark.parametrize("name", ["401_authentication_error", "429_rate_limit_error",
                                   "529_overloaded_error"])
 def test_errors_are_one_line_and_fail_the_cell(api: Any, k: Any, name: str) -> None:
-    km, kc = k
+    _km, kc = k
     for _ in range(3):
         api.enqueue(http_error_file(name))
     ex = run(kc, "%config Claude.retry_cap = 0.1\n%config Claude.max_retries = 0")
@@ -114,7 +114,7 @@ def test_errors_are_one_line_and_fail_the_cell(api: Any, k: Any, name: str) -> N
 
 
 def test_json_magic_shows_a_tree_and_stores_data(api: Any, k: Any) -> None:
-    km, kc = k
+    _km, kc = k
     api.enqueue(text_turn('{"rows": 3, "cols": ["a", "b"]}', chunk=4))
     ex = run(kc, "%%claude --json -o data\ndescribe the table as JSON")
     assert ex.error is None
@@ -123,7 +123,7 @@ def test_json_magic_shows_a_tree_and_stores_data(api: Any, k: Any) -> None:
 
 
 def test_events_magic_shows_the_timeline(api: Any, k: Any) -> None:
-    km, kc = k
+    _km, kc = k
     api.enqueue(text_turn("timed answer", chunk=3))
     html = html_of(run(kc, "%%claude --events\nhi"))
     assert "timed answer" in html and "message_start" in html and "ping" in html
@@ -131,7 +131,7 @@ def test_events_magic_shows_the_timeline(api: Any, k: Any) -> None:
 
 
 def test_line_magic_and_options_errors(api: Any, k: Any) -> None:
-    km, kc = k
+    _km, kc = k
     api.enqueue(text_turn("line answer"))
     ex = run(kc, "%claude -m claude-haiku-4-5 a quick question")
     assert ex.error is None and "line answer" in html_of(ex)
@@ -143,7 +143,7 @@ def test_line_magic_and_options_errors(api: Any, k: Any) -> None:
 
 
 def test_confirm_tool_is_denied_when_no_frontend_can_click(api: Any, k: Any) -> None:
-    km, kc = k
+    _km, kc = k
     run(kc, "from claude_nb import tool\n"
             "@tool(confirm=True)\n"
             "def drop_table(name: str) -> str:\n"
@@ -158,7 +158,7 @@ def test_confirm_tool_is_denied_when_no_frontend_can_click(api: Any, k: Any) -> 
 
 
 def test_autoawait_off_falls_back_to_the_synchronous_path(api: Any, k: Any) -> None:
-    km, kc = k
+    _km, kc = k
     run(kc, "%autoawait off")
     api.enqueue(text_turn("printed, not awaited"))
     ex = run(kc, "%%claude\nhi")

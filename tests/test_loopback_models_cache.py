@@ -115,15 +115,16 @@ def test_block_markers_and_their_limit(client: anthropic.Anthropic) -> None:
 
 def test_request_fields_follow_model_capabilities(client: anthropic.Anthropic) -> None:
     base: dict[str, Any] = {"max_tokens": 8000, "messages": [{"role": "user", "content": "hi"}]}
-    with pytest.raises(anthropic.BadRequestError, match=r"thinking\.type\.enabled.*claude-opus-4-7"):
+    with pytest.raises(anthropic.BadRequestError,
+                       match=r"thinking\.type\.enabled.*claude-opus-4-7"):
         client.messages.create(model="claude-opus-4-7", thinking={"type": "enabled",
                                                                   "budget_tokens": 2000}, **base)
     client.messages.create(model="claude-opus-4-7", thinking={"type": "adaptive"},
                            output_config={"effort": "xhigh"}, **base)
-    with pytest.raises(anthropic.BadRequestError, match="effort.*xhigh.*claude-sonnet-4-6"):
+    with pytest.raises(anthropic.BadRequestError, match=r"effort.*xhigh.*claude-sonnet-4-6"):
         client.messages.create(model="claude-sonnet-4-6", output_config={"effort": "xhigh"},
                                **base)
-    with pytest.raises(anthropic.BadRequestError, match="adaptive.*claude-haiku-4-5"):
+    with pytest.raises(anthropic.BadRequestError, match=r"adaptive.*claude-haiku-4-5"):
         client.messages.create(model="claude-haiku-4-5", thinking={"type": "adaptive"}, **base)
 
 

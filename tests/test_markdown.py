@@ -11,6 +11,7 @@ which must always show exactly `.html`.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -68,7 +69,7 @@ def stream(pieces: Iterable[str]) -> tuple[str, list[Patch]]:
 
 def cut(text: str, points: Iterable[int]) -> list[str]:
     bounds = [0, *sorted({p for p in points if 0 < p < len(text)}), len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def tails(text: str) -> list[str]:
@@ -232,9 +233,11 @@ def test_footnotes_footer_never_renumbers() -> None:
     assert all(p.replace is None for p in patches)
     final = {"1": "Note A.", "2": "Note B.", "3": "inline note"}  # numbered by first reference
     for patch in patches:
-        for number, shown in re.findall(r'<li id="fn(\d)" class="footnote-item"><p>([^<]*)', patch.tail):
+        items = re.findall(r'<li id="fn(\d)" class="footnote-item"><p>([^<]*)', patch.tail)
+        for number, shown in items:
             assert final[number].startswith(shown.strip())
-    assert html.index("Note A") < html.index("Note B") < html.index("inline note", html.index("<hr"))
+    rule = html.index("<hr")
+    assert html.index("Note A") < html.index("Note B") < html.index("inline note", rule)
 
 
 def test_footer_leaves_out_trailing_notes_without_text_while_streaming() -> None:
@@ -413,7 +416,8 @@ def test_code_fence_markup_and_highlighting() -> None:
     "info, opening",
     [
         ("", '<pre class="highlight"><code>'),
-        ("nosuchlang", '<pre class="highlight" data-lang="nosuchlang"><code class="language-nosuchlang">'),
+        ("nosuchlang",
+         '<pre class="highlight" data-lang="nosuchlang"><code class="language-nosuchlang">'),
         ('"><script>', '<pre class="highlight" data-lang="&quot;&gt;&lt;script&gt;"><code>'),
     ],
 )
@@ -423,7 +427,8 @@ def test_code_fence_info_string_is_escaped_never_trusted(info: str, opening: str
 
 def test_links_open_in_a_new_tab_without_referrer() -> None:
     for text in ("[a](https://example.com)", "<https://example.com>", "[a][r]\n\n[r]: https://example.com"):
-        assert 'href="https://example.com" rel="noopener noreferrer nofollow" target="_blank"' in render(text)
+        link = 'href="https://example.com" rel="noopener noreferrer nofollow" target="_blank"'
+        assert link in render(text)
 
 
 def test_remote_images_are_click_to_open_links() -> None:
@@ -449,7 +454,8 @@ def test_inline_raster_images_render_other_data_images_do_not() -> None:
 
 def test_math_is_escaped_tex_readable_without_network() -> None:
     assert render("Energy $E = mc^2$ and $a<b$.") == (
-        '<p>Energy <span class="cnb-math">E = mc^2</span> and <span class="cnb-math">a&lt;b</span>.</p>\n'
+        '<p>Energy <span class="cnb-math">E = mc^2</span> and '
+        '<span class="cnb-math">a&lt;b</span>.</p>\n'
     )
     assert render("$$\n\\int_0^1 f\n$$ (eq)\n") == (
         '<div class="cnb-math-block">\\int_0^1 f<span class="cnb-math-label">(eq)</span></div>\n'
@@ -470,7 +476,8 @@ def test_tables_strikethrough_tasks_footnotes() -> None:
 
 def _load_sanitize_tests() -> Any:
     """The XSS corpus and HTML auditor live in test_sanitize.py (as test_cards.py uses them)."""
-    spec = importlib.util.spec_from_file_location("_cnb_sanitize_tests_md", CASES_DIR.parent / "test_sanitize.py")
+    spec = importlib.util.spec_from_file_location(
+        "_cnb_sanitize_tests_md", CASES_DIR.parent / "test_sanitize.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
@@ -489,7 +496,8 @@ def test_corpus_is_inert_in_final_and_every_tail(payload: str) -> None:
 @pytest.mark.parametrize(
     "target",
     [
-        "javascript:alert(1)", "JaVaScRiPt:alert(1)", "<javascript:alert(1)>", "<java\tscript:alert(1)>",
+        "javascript:alert(1)", "JaVaScRiPt:alert(1)", "<javascript:alert(1)>",
+        "<java\tscript:alert(1)>",
         "&#106;avascript:alert(1)", "&#x6A;avascript:alert(1)", "javascript&colon;alert(1)",
         "jav&#x09;ascript:alert(1)", "<\x01javascript:alert(1)>", "java%73cript:alert(1)",
         "vbscript:msgbox(1)", "VBScript:x", "file:///etc/passwd", "FILE://c:/x",
@@ -498,10 +506,12 @@ def test_corpus_is_inert_in_final_and_every_tail(payload: str) -> None:
     ],
 )
 def test_dangerous_link_targets_are_dropped(target: str) -> None:
-    for text in (f"[x]({target})", f"![x]({target})", f"[x][r]\n\n[r]: {target}", f"<{target.strip('<>')}>"):
+    for text in (f"[x]({target})", f"![x]({target})", f"[x][r]\n\n[r]: {target}",
+                 f"<{target.strip('<>')}>"):
         html = render(text)
         hrefs = re.findall(r'(?:href|src)="([^"]*)"', html)
-        assert all(not re.match(r"(?i)\s*(java|vb)script|file|data", h.replace("%09", "")) for h in hrefs), html
+        bad = r"(?i)\s*(java|vb)script|file|data"
+        assert all(not re.match(bad, h.replace("%09", "")) for h in hrefs), html
 
 
 def test_raw_html_is_text() -> None:

@@ -6,7 +6,6 @@ Also home of the XSS corpus loader and the HTML auditor that tests/test_cards.py
 from __future__ import annotations
 
 import base64
-import html
 import re
 import time
 import unicodedata

@@ -75,7 +75,7 @@ def test_reprs_errors_and_debug_logs(api: LoopbackServer, caplog: pytest.LogCapt
         assert "invalid x-api-key" in bad.error.message  # the rest of the message stays
     assert_clean(repr(conv) + repr(conv.messages) + repr(conv.options), "the conversation")
     assert_clean(repr(backend.resolve()) + str(backend.resolve()), "the backend")
-    assert SECRET == backend.resolve().api_key  # ...which still has it, for the SDK
+    assert backend.resolve().api_key == SECRET  # ...which still has it, for the SDK
 
 
 # ---------------------------------------------------------------- widget state

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from claude_nb.protocol.errors import APIError, ConnectionLost, StreamError, StreamStalled
-from claude_nb.protocol.events import Failed, Finished, Retrying, Stopped, ToolStatus, TurnBegan
-from claude_nb.loopback import (Text, Thinking, ToolUse, Turn as ScriptTurn, http_error,
+from claude_nb.protocol.events import Failed, Finished, Retrying, ToolStatus, TurnBegan
+from claude_nb.loopback import (Text, ToolUse, Turn as ScriptTurn, http_error,
                                 http_error_file, text_turn, transcript)
 from claude_nb.run.session import Conversation
 from claude_nb.protocol.transcript import BlockDelta
@@ -268,7 +268,7 @@ def test_confirm_tools_wait_for_approval(api: Any) -> None:
     conv = Conversation(tools=[delete_rows])
     for answer in (False, True):
         reply = conv.send("clean up")
-        reply.subscribe(lambda e: reply.approve(e.block.id, answer)
+        reply.subscribe(lambda e, reply=reply, answer=answer: reply.approve(e.block.id, answer)
                         if isinstance(e, ToolStatus) and e.status == "awaiting_approval"
                         else None)
         reply.wait()

@@ -31,7 +31,8 @@ LINES = [
     "Flags 🇹🇼 🇯🇵 🇮🇱 🇸🇦 and a thumbs up 👍🏿 with a skin tone.",
     "العربية: مرحبا بالعالم، هذا نص من اليمين إلى اليسار.",
     "עברית: שלום עולם, זה טקסט מימין לשמאל עם English בפנים.",
-    "Combining: cafe\u0301 vs café, n\u0303, a\u0308\u0301, Z\u0324\u0354\u0367\u0311\u0313a\u0308.",
+    "Combining: cafe\u0301 vs café, n\u0303, a\u0308\u0301, "
+    "Z\u0324\u0354\u0367\u0311\u0313a\u0308.",
     "Devanagari नमस्ते दुनिया, Thai สวัสดีชาวโลก, Tamil வணக்கம்.",
 ]
 TEXT = "\n\n".join(LINES)
@@ -148,7 +149,7 @@ def test_chat_view_shows_the_exact_text(api: LoopbackServer) -> None:
 def test_magic_static_html_has_the_exact_text(api: LoopbackServer) -> None:
     from kernel_support import kernel, run
 
-    with kernel() as (km, kc):
+    with kernel() as (_km, kc):
         assert run(kc, "%load_ext claude_nb").error is None
         for split in SPLITS:
             api.enqueue(SPLITS[split]())

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 import typing
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 import pydantic
 import pytest
@@ -88,7 +88,7 @@ def test_required_and_defaults() -> None:
 
 
 def test_optional_and_union_none() -> None:
-    def f(a: Optional[int] = None, b: str | None = None, c: int | None = 3) -> str:
+    def f(a: int | None = None, b: str | None = None, c: int | None = 3) -> str:
         """F."""
         return ""
 
@@ -112,7 +112,8 @@ def test_literal_is_an_enum() -> None:
 
 
 def test_lists_and_dicts() -> None:
-    def f(ids: list[int], tags: dict, weights: dict[str, float], pairs: list[tuple[int, str]] = []) -> str:
+    def f(ids: list[int], tags: dict, weights: dict[str, float],
+          pairs: list[tuple[int, str]] = []) -> str:  # noqa: B006  (the schema's default)
         """F."""
         return ""
 
@@ -155,7 +156,7 @@ def test_typing_typeddict_works_on_every_python() -> None:
     assert "$ref" not in walk_keys(schema)
 
     t = tool(f)
-    args, kwargs = t.bind({"opts": {"size": "3"}, "people": [{"name": "A"}]})  # type: ignore[misc]
+    _args, kwargs = t.bind({"opts": {"size": "3"}, "people": [{"name": "A"}]})  # type: ignore[misc]
     assert kwargs == {"opts": {"size": 3}, "people": [{"name": "A"}]}
 
 
@@ -165,7 +166,8 @@ def test_recursive_types_keep_defs() -> None:
         return ""
 
     schema = input_schema_for(f)
-    assert schema["properties"]["tree"]["properties"]["children"]["items"] == {"$ref": "#/$defs/Tree"}
+    tree = schema["properties"]["tree"]
+    assert tree["properties"]["children"]["items"] == {"$ref": "#/$defs/Tree"}
     assert set(schema["$defs"]) == {"Tree"}
 
 
@@ -180,7 +182,7 @@ def test_recursive_typing_typeddict_gives_a_clear_error() -> None:
 
 
 def test_no_titles_but_a_parameter_called_title_stays() -> None:
-    def f(title: str, at: Point, default: dict[str, str] = {"title": "x"}) -> str:
+    def f(title: str, at: Point, default: dict[str, str] = {"title": "x"}) -> str:  # noqa: B006
         """F."""
         return ""
 
@@ -600,7 +602,8 @@ def test_hand_built_tool_calls_fn_with_input() -> None:
 
 
 def test_result_param() -> None:
-    assert ToolOutcome("hi").result_param("tu_1") == {"type": "tool_result", "tool_use_id": "tu_1", "content": "hi"}
+    assert ToolOutcome("hi").result_param("tu_1") == {
+        "type": "tool_result", "tool_use_id": "tu_1", "content": "hi"}
     assert ToolOutcome("bad", is_error=True).result_param("tu_1")["is_error"] is True
     assert "content" not in ToolOutcome("").result_param("tu_1")
 
@@ -658,7 +661,7 @@ def test_pydantic_model_result() -> None:
 
 
 def test_huge_text_is_truncated_with_a_marker() -> None:
-    content, display = convert_result("x" * (MAX_TEXT_CHARS + 50))
+    content, _display = convert_result("x" * (MAX_TEXT_CHARS + 50))
     assert content.startswith("x" * MAX_TEXT_CHARS)
     assert content.endswith("[… truncated: 50 more characters not shown]")
 
@@ -666,7 +669,8 @@ def test_huge_text_is_truncated_with_a_marker() -> None:
 def test_html_repr_objects() -> None:
     content, display = convert_result(FakeFrame())
     assert content == "   a\n0  1"
-    assert display == {"text/plain": "   a\n0  1", "text/html": "<table><tr><td>1</td></tr></table>"}
+    assert display == {"text/plain": "   a\n0  1",
+                       "text/html": "<table><tr><td>1</td></tr></table>"}
     content, display = convert_result(FakeFrameWithToString())
     assert content == "full table (max_rows=200)" and display["text/plain"] == content
 
@@ -741,7 +745,8 @@ def test_tools_param_and_find() -> None:
 
 
 def test_resolve_names() -> None:
-    ns = {"google": google, "rest_style": rest_style, "examples": examples, "pair": [google, numpy_style]}
+    ns = {"google": google, "rest_style": rest_style, "examples": examples,
+          "pair": [google, numpy_style]}
     tools = resolve_names("google, rest_style examples.calculator", ns)
     assert [t.name for t in tools] == ["google", "rest_style", "calculator"]
     assert [t.name for t in resolve_names("pair,google", ns)] == ["google", "numpy_style"]
@@ -869,7 +874,8 @@ def test_lookup() -> None:
 
 def test_lookup_schema_and_table() -> None:
     field = as_tool(examples.lookup).input_schema["properties"]["field"]
-    assert field["anyOf"][0]["enum"] == ["symbol", "atomic_number", "atomic_mass", "category", "phase"]
+    assert field["anyOf"][0]["enum"] == [
+        "symbol", "atomic_number", "atomic_mass", "category", "phase"]
     assert field["default"] is None
     rows = examples.table()
     assert len(rows) == len(examples.ELEMENTS) and rows[0]["symbol"] == "H"
@@ -907,5 +913,6 @@ def test_definition_errors_are_config_errors() -> None:
         resolve_names("missing", {})
     assert isinstance(info.value, ValueError)
     assert info.value._render_traceback_() == [
-        "claude_nb: Tool definition: unknown tool name(s): missing; define them in the notebook first"
+        "claude_nb: Tool definition: unknown tool name(s): missing; "
+        "define them in the notebook first"
     ]

@@ -82,7 +82,7 @@ def _free_port() -> int:
 
 
 def _get(url: str, timeout: float = 2.0) -> int:
-    with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (local test server)
+    with urllib.request.urlopen(url, timeout=timeout) as r:
         return int(r.status)
 
 
@@ -104,8 +104,8 @@ class JupyterServer:
         return name
 
     def api(self, method: str, path: str) -> Any:
-        req = urllib.request.Request(self.url + path, method=method)  # noqa: S310
-        with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310
+        req = urllib.request.Request(self.url + path, method=method)
+        with urllib.request.urlopen(req, timeout=10) as r:
             body = r.read()
         return json.loads(body) if body else None
 
