@@ -162,3 +162,19 @@ def test_ask_claude_button_under_a_traceback_and_its_setting(api: Any, k: Any) -
     run(kc, "%config Claude.error_button = False")
     ex = run(kc, "undefined_name + 1")
     assert not [o for o in ex.outputs if "application/vnd.jupyter.widget-view+json" in o["data"]]
+
+
+def test_chat_box_interpolates_in_the_kernel(api: Any, k: Any) -> None:
+    _, kc = k
+    api.enqueue(text_turn("3 rows."))
+    run(kc, "import pandas as pd\nfrom claude_nb import Chat\n"
+            "frame = pd.DataFrame({'x': [1, 2, 3]})\nchat = Chat()\n"
+            "reply = chat.send('How many rows in {frame}?')")
+    ex = run(kc, "import asyncio\nwhile reply.status in ('pending', 'running'):\n"
+                 "    await asyncio.sleep(0.05)\nprint(reply.status, reply.text)")
+    assert ex.stream.strip() == "done 3 rows."
+    content = sent(api)
+    assert "pandas DataFrame: 3 rows × 1 columns" in content[0]["text"]
+    assert content[-1]["text"] == "How many rows in `frame`?"
+    ex = run(kc, "print(any(b.get('id') == 'r1.context' for b in chat.view.snapshot()['blocks']))")
+    assert ex.stream.strip() == "True"

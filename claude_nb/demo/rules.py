@@ -10,6 +10,7 @@ from typing import Any
 
 from ..loopback import Response
 from . import answers, errors, structured, tooluse
+from . import context as nbctx
 from .ask import Ask, read_request
 from .texts import BIAS_VARIANCE, COMPREHENSION, COUNT, FOR_LOOP, GREETING, HEDGEHOG, STORY
 from .turns import DELAY, paced
@@ -69,7 +70,19 @@ TOOL_RULES: tuple[Rule, ...] = (
          "How heavy is a gold atom compared with a silver atom?", tool="lookup"),
 )
 
+_CTX = nbctx.examples()
+_CONTEXT = r'<context name="{}" kind="{}">'
+
 RULES: tuple[Rule, ...] = (
+    # notebook context (claude_nb.context): answers built from what the request carries
+    Rule("fix the failing cell", _CONTEXT.format("last error", "error") + r".*corrected cell",
+         nbctx.fix, _CTX["fix"]),
+    Rule("explain the failing cell", _CONTEXT.format("last error", "error"), nbctx.error,
+         _CTX["error"]),
+    Rule("figure sent as an image", _CONTEXT.format('[^"]+', "image"), nbctx.figure,
+         _CTX["figure"]),
+    Rule("DataFrame summary", _CONTEXT.format('[^"]+', "DataFrame"), nbctx.dataframe,
+         _CTX["dataframe"]),
     Rule("bias-variance table", r"bias.{0,3}variance", answers.text(BIAS_VARIANCE, thinking=(
         "(Scripted demo thinking.) A compact explanation with a table: define both terms, "
         "contrast underfitting and overfitting, give the error decomposition, end with a tiny "

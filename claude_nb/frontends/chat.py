@@ -17,6 +17,7 @@ from typing import Any
 from ..render import errorcards, exports, static
 from ..run.backend import set_api_key
 from ..run.session import Conversation, Reply
+from . import nbcontext
 from .actions import Actions, reply_actions
 from .presenter import Presenter
 from .view import LiveView
@@ -46,6 +47,7 @@ class Chat:
         self._loop = _kernel_loop()
         self._count = 0
         self._ids: dict[Reply, list[str]] = {}
+        self._typed: dict[Reply, str] = {}  # what was typed, before `{name}` was rendered
         # Browser messages may arrive on a subshell thread: every handler runs on the loop.
         self.view.on_action(Actions(
             {**reply_actions(lambda: self.reply), "send": self._send,
@@ -107,7 +109,9 @@ class Chat:
         if not text.strip() or (self.reply is not None and self.reply.running):
             return None
         self._count += 1
-        reply = self.conversation.send(text.strip())
+        composed = nbcontext.compose_typed(text.strip())  # `{name}` works in the box too
+        reply = self.conversation.send(composed.prompt)
+        self._typed[reply] = text.strip()
         self.reply = reply
         prefix = f"r{self._count}."
         ids = self._ids.setdefault(reply, [])
@@ -118,7 +122,10 @@ class Chat:
             self.view.push(op)
 
         sink({"op": "block", "id": prefix + "user", "kind": "user",
-              "html": static.user_html(reply.prompt)})
+              "html": static.user_html(composed.text)})
+        card = nbcontext.context_html(composed)
+        if card is not None:
+            sink({"op": "block", "id": prefix + "context", "kind": "notice", "html": card})
         Presenter(sink, prefix=prefix).attach(reply)
         self._loop.create_task(reply.run())
         return reply
@@ -130,13 +137,14 @@ class Chat:
         for bid in self._ids.pop(last, []):
             self.view.push({"op": "remove", "id": bid})
         self.conversation.rewind(last)
-        self._start(str(last.prompt))
+        self._start(self._typed.pop(last, str(last.prompt)))
 
     def _new(self, msg: object) -> None:
         if self.reply is not None:
             self.reply.stop("user")
         self.conversation.reset()
         self._ids.clear()
+        self._typed.clear()
         self.view.push({"op": "clear"})
 
     def _set_key(self, msg: SetKeyAction) -> None:

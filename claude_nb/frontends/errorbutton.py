@@ -44,7 +44,10 @@ class ErrorButton:
         stop = reply_actions(lambda: self.reply)["stop"]
         self.view.on_action(Actions({"approve": self._approve, "stop": stop},
                                     hop=lambda h, m: loop.call_soon_threadsafe(h, m)))
-        self.handle = display(self.view, display_id=True)
+        bundle = self.view._repr_mimebundle_()
+        data = dict((bundle[0] if isinstance(bundle, tuple) else bundle) or {})
+        data["text/plain"] = f"[Ask Claude] {summary[:200]}  (%claude --fix asks the same)"
+        self.handle = display(data, raw=True, display_id=True)
 
     def _approve(self, msg: Any) -> None:
         if msg.get("id") != ASK_ID or self.reply is not None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from IPython.display import display
 
+from ..context.budget import DEFAULT_BUDGET
 from ..context.cells import recent_cells
 from ..context.compose import Composed, compose
 from ..context.errors import FIX_PROMPT, ErrorRecorder, error_item, last_error
@@ -18,8 +19,8 @@ from ..protocol.errors import ConfigError
 from ..render.contextcard import context_card_html, context_card_text
 from ..render.static import wrap_static
 
-__all__ = ["add_options", "compose_cell", "context_text", "default_prompt", "install",
-           "show_context", "uninstall"]
+__all__ = ["add_options", "compose_cell", "compose_typed", "context_html", "context_text",
+           "default_prompt", "install", "show_context", "uninstall"]
 
 ERROR_PROMPT = "Why did this cell fail?"
 
@@ -95,3 +96,23 @@ def uninstall(shell: Any) -> None:
     recorder = getattr(magics, "errors", None)
     if recorder is not None and recorder in shell.events.callbacks["post_run_cell"]:
         shell.events.unregister("post_run_cell", recorder)
+
+
+def compose_typed(text: str) -> Composed:
+    """A prompt typed into the chat widget's box: `{name}` from the kernel's namespace (the
+    same rendering as a cell, with `Claude.context_budget` when the magic is loaded)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return compose(text, None)
+    magics = shell.magics_manager.registry.get("ClaudeMagics")
+    budget = magics.config_obj.context_budget if magics is not None else DEFAULT_BUDGET
+    return compose(text, shell.user_ns, budget=budget)
+
+
+def context_html(composed: Composed) -> str | None:
+    """The card's HTML for a live view block, or None when nothing was attached."""
+    if not (composed.items or composed.prompt_redactions):
+        return None
+    return context_card_html(composed.items, composed.tokens, None, composed.prompt_redactions)
