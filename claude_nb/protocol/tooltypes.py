@@ -54,7 +54,8 @@ class Tool:
 
     def param(self) -> dict[str, Any]:
         """The tool definition for the API's `tools` parameter."""
-        return {"name": self.name, "description": self.description, "input_schema": self.input_schema}
+        return {"name": self.name, "description": self.description,
+                "input_schema": self.input_schema}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (so a decorated function stays usable)."""

@@ -48,8 +48,10 @@ def resolve_names(names: str, namespace: Mapping[str, Any],
         known = [k for k, v in namespace.items()
                  if not k.startswith("_") and host.get(k, _MISSING) is not v and _could_be_tool(v)]
         hints = {n: difflib.get_close_matches(n.split(".")[0], known, n=1) for n in missing}
-        listed = ", ".join(n + (f" (did you mean {h[0]!r}?)" if h else "") for n, h in hints.items())
-        raise ToolDefinitionError(f"unknown tool name(s): {listed}; define them in the notebook first")
+        listed = ", ".join(n + (f" (did you mean {h[0]!r}?)" if h else "")
+                           for n, h in hints.items())
+        raise ToolDefinitionError(
+            f"unknown tool name(s): {listed}; define them in the notebook first")
     tools: list[Tool] = []
     for n in wanted:
         obj = _lookup(n, namespace)

@@ -75,7 +75,8 @@ def _image(data: bytes, media_type: str) -> Converted:
     b64 = base64.b64encode(data).decode("ascii")
     display = {media_type: b64, "text/plain": f"<{media_type} image, {len(data):,} bytes>"}
     if len(data) > MAX_IMAGE_BYTES:
-        note = f"[{media_type} image of {len(data):,} bytes: too large to send (limit 5 MB); shown to the user]"
+        note = (f"[{media_type} image of {len(data):,} bytes: too large to send (limit 5 MB);"
+                " shown to the user]")
         return note, display
     block = {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": b64}}
     return [block], display
@@ -165,7 +166,8 @@ def _is_blocks(value: Any) -> bool:
 
 
 def _from_blocks(value: list[dict[str, Any]]) -> Converted:
-    images = [b for b in value if b["type"] == "image" and b.get("source", {}).get("type") == "base64"]
+    images = [b for b in value
+              if b["type"] == "image" and b.get("source", {}).get("type") == "base64"]
     if len(value) == 1 and images:
         source = images[0]["source"]
         return value, {source["media_type"]: source["data"]}
@@ -177,7 +179,8 @@ def _has(method: str) -> Callable[[Any], bool]:
 
 
 def _is_figure(value: Any) -> bool:
-    return type(value).__module__.startswith("matplotlib.") and callable(getattr(value, "savefig", None))
+    return (type(value).__module__.startswith("matplotlib.")
+            and callable(getattr(value, "savefig", None)))
 
 
 _RULES: list[tuple[Callable[[Any], bool], Callable[[Any], Converted | None]]] = [

@@ -75,7 +75,8 @@ async def run_tool(tool: Tool, input: Mapping[str, Any]) -> ToolOutcome:
         return ToolOutcome(message, True, text, time.perf_counter() - start, status)
 
     if not isinstance(input, Mapping):
-        return error(f"Invalid input for tool {tool.name!r}: expected a JSON object, got {input!r:.200}")
+        return error(f"Invalid input for tool {tool.name!r}: expected a JSON object, "
+                     f"got {input!r:.200}")
     try:
         args, kwargs = tool.bind(input) if tool.bind is not None else ((), dict(input))
     except InvalidToolInput as e:
@@ -91,7 +92,8 @@ async def run_tool(tool: Tool, input: Mapping[str, Any]) -> ToolOutcome:
     try:
         content, display = convert_result(result)
     except Exception as e:  # a broken __str__ / _repr_html_ must not end the turn
-        return error(f"Tool {tool.name!r} returned a value that could not be converted: {error_content(e)}")
+        return error(f"Tool {tool.name!r} returned a value that could not be converted: "
+                     f"{error_content(e)}")
     return ToolOutcome(content, False, display, time.perf_counter() - start)
 
 

@@ -72,7 +72,8 @@ def tool(
     (None: no limit). Given a `Tool` or an SDK `beta_tool`, re-declares it with these options.
     """
     if fn is None:
-        return lambda f: tool(f, name=name, description=description, confirm=confirm, timeout=timeout)
+        return lambda f: tool(f, name=name, description=description, confirm=confirm,
+                              timeout=timeout)
     base = as_tool(fn) if (isinstance(fn, Tool) or is_sdk_tool(fn)) else None
     if base is not None:
         return dataclasses.replace(
@@ -222,7 +223,8 @@ class _Binder:
 
     def __call__(self, input: Mapping[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         if not isinstance(input, Mapping):
-            raise InvalidToolInput(f"tool {self.tool_name!r} expects a JSON object, got {input!r:.200}")
+            raise InvalidToolInput(
+                f"tool {self.tool_name!r} expects a JSON object, got {input!r:.200}")
         try:
             m = self.model.model_validate(dict(input))
         except pydantic.ValidationError as e:
@@ -277,7 +279,7 @@ def _portable(tp: Any) -> Any:
     if origin in (typing.Annotated, typing_extensions.Annotated):
         return typing_extensions.Annotated[new]
     if origin is Union or type(tp).__name__ == "UnionType":
-        return Union[new]
+        return Union[new]  # noqa: UP007 (a tuple of members, built at runtime)
     try:
         return origin[new]
     except TypeError:
@@ -300,9 +302,11 @@ def _portable_typed_dict(tp: Any) -> Any:
             raise ToolDefinitionError(f"cannot resolve the fields of {tp.__name__}: {e}") from e
         fields = {}
         for key, ann in hints.items():
-            while typing.get_origin(ann) in (typing_extensions.Required, typing_extensions.NotRequired):
+            while typing.get_origin(ann) in (typing_extensions.Required,
+                                             typing_extensions.NotRequired):
                 ann = typing.get_args(ann)[0]
-            wrap = typing_extensions.Required if key in tp.__required_keys__ else typing_extensions.NotRequired
+            required = key in tp.__required_keys__
+            wrap = typing_extensions.Required if required else typing_extensions.NotRequired
             fields[key] = wrap[_portable(ann)]
     finally:
         _converting.discard(id(tp))
