@@ -285,7 +285,7 @@ def _claude_transform(lines: list[str]) -> list[str]:
     from IPython import get_ipython
 
     shell = get_ipython()
-    first = next((i for i, l in enumerate(lines) if l.strip()), None)
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
         return lines
     head = lines[first].rstrip("\n")

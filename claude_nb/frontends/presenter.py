@@ -149,7 +149,8 @@ class Presenter:
 
     def _on_retrying(self, event: Retrying) -> None:
         self.sink({"op": "block", "id": f"{self.prefix}retry{event.attempt}", "kind": "notice",
-                   "html": errorcards.retry_html(event.error, event.attempt, event.of, event.delay)})
+                   "html": errorcards.retry_html(event.error, event.attempt, event.of,
+                                                 event.delay)})
 
     def _on_notice(self, event: Notice) -> None:
         self.sink({"op": "block", "id": f"{self.prefix}n{time.monotonic_ns()}", "kind": "notice",
