@@ -145,3 +145,20 @@ def test_demo_backend_accounts_for_the_cache_and_lists_models() -> None:
         assert usages[1].cache_read_input_tokens == usages[0].cache_creation_input_tokens
         listed = [m.id for m in client.models.list()]
         assert "claude-opus-4-7" in listed and client.models.retrieve("claude-opus-4-7").capabilities
+
+
+def test_gateway_without_top_level_cache_control_gets_block_markers(api: Any) -> None:
+    api.top_level_cache = False
+    conv = Conversation(system=SYSTEM)
+    conv.send("rows?").wait()
+    second = conv.send("columns?").wait()
+    assert second.status == "done"
+    bodies = [r.body for r in posts(api)]
+    assert [r.error is not None for r in posts(api)] == [True, False, False]  # learnt once
+    for body in bodies[1:]:
+        assert "cache_control" not in body
+        assert body["system"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "5m"}
+        assert body["messages"][-1]["content"][-1]["cache_control"]["type"] == "ephemeral"
+        assert all("cache_control" not in b for m in body["messages"][:-1]
+                   for b in m["content"])  # history itself is never marked
+    assert second.usage.cache_read_input_tokens > 0

@@ -220,7 +220,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _messages(self, record: RequestRecord) -> None:
         loop = self.server.loopback
         error = (validate(record.body) or capability_error(record.body, loop.models)
-                 or breakpoint_error(record.body) or beta_error(record.body, record.headers))
+                 or breakpoint_error(record.body) or beta_error(record.body, record.headers)
+                 or loop._top_level_cache_error(record.body))
         if error:
             return self._error(record, 400, "invalid_request_error", error)
         usage = loop.cache.account(record.body)
@@ -354,6 +355,7 @@ class LoopbackServer:
         self.cache = PromptCache(cache_min_tokens)  # usage of Turns that don't set input_tokens
         self.models: list[Json] = list(MODELS)  # what /v1/models serves (empty: a 404, as
         # behind a gateway without the endpoint)
+        self.top_level_cache = True  # False: reject top-level cache_control, as some gateways
         self.requests: list[RequestRecord] = []
         self.batches = Batches(self)  # the Message Batches API's state and knobs
         self._address = (host, port)
@@ -417,6 +419,11 @@ class LoopbackServer:
             return next((r.stream for r in self.requests
                          if r.stream and r.stream.disconnected_at is not None), None)
         return self.wait_for(gone, timeout)
+
+    def _top_level_cache_error(self, body: Json) -> str | None:
+        if self.top_level_cache or "cache_control" not in body:
+            return None
+        return "cache_control: Extra inputs are not permitted"
 
     def _next_response(self, body: Json) -> Response:
         with self._changed:

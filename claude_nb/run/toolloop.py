@@ -25,6 +25,7 @@ from ..protocol.options import Options
 from ..protocol.transcript import ToolUseBlock, Turn
 from . import backend as _backend
 from . import models
+from .cachemarkers import create_stream
 from .toolrun import run_call
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ async def _stream_turn(reply: Reply, messages: list[dict[str, Any]], iteration: 
         for text in turn.notes if attempt == 0 else []:
             reply._emit(Notice(text))
         try:
-            stream = await client.messages.create(stream=True, **kwargs)
+            stream = await create_stream(client, kwargs)
             turn.request_id = stream.response.headers.get("request-id", "")
             async with stream:
                 async for event in stream:
