@@ -548,6 +548,17 @@ def coalesce_streams(outputs: list[Any]) -> list[Any]:
     return out
 
 
+def update_binder_badge() -> None:
+    """The README's Binder badge from the git remote: `binder/badge.py` is its one place."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("binder_badge", HERE.parent / "binder" / "badge.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main([])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("only", nargs="*", help="notebook numbers or names (default: all)")
@@ -556,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     demo_env()
     chosen = [n for n in NOTEBOOKS if not args.only or any(n.startswith(o) for o in args.only)]
+    update_binder_badge()
     for name in chosen:
         nb = notebook(NOTEBOOKS[name])
         started = time.perf_counter()
