@@ -158,3 +158,36 @@ def test_reading_a_notebook_file_and_finding_none(tmp_path: Path,
     monkeypatch.delenv("JPY_SESSION_NAME")
     with pytest.raises(NotebookNotFound, match=r"--resume path/to/notebook\.ipynb"):
         find_notebook({})
+
+
+def test_chat_shows_a_loaded_conversation_records_it_and_exports_it(api: Any,
+                                                                    tmp_path: Path) -> None:
+    from claude_nb.frontends.chat import Chat
+
+    path = three_turns(api).save(tmp_path / "chat.json")
+    chat = Chat(conversation=Conversation.load(path, tools=[get_weather]))
+    try:
+        shown = json.dumps(chat.view.snapshot(), ensure_ascii=False)
+        assert "what is 27*453?" in shown and "27 * 453 = 12,231" in shown
+        assert "get_weather" in shown and "You are welcome." in shown
+        data, metadata = chat._repr_mimebundle_()
+        turns = metadata[provenance.KEY]["turns"]
+        assert len(turns) == 3 and turns[0]["messages"][1]["content"][0]["signature"]
+        assert "27 * 453 = 12,231" in data["text/html"]
+
+        page = chat.export(tmp_path / "c.html").read_text()
+        assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+        assert "<style>" in page.split("</head>")[0]  # self-contained: styles in the head
+        assert "Thinking" in page and "sunny in San Francisco" in page
+        body = json.loads(chat.export(tmp_path / "c.json").read_text())
+        assert body["model"] == "claude-sonnet-4-6" and len(body["messages"]) == 8
+        assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+        assert body["tools"][0]["name"] == "get_weather" and "input_schema" in body["tools"][0]
+        markdown = chat.export(tmp_path / "c.md").read_text()
+        assert "**You:**" in markdown and "It is sunny." in markdown
+        for text in (page, json.dumps(body), markdown):
+            assert KEY_SHAPED not in text and "SECRET-0123456789" not in text
+        with pytest.raises(Exception, match=r"\.md \(Markdown\)"):
+            chat.export(tmp_path / "c.txt")
+    finally:
+        chat.close()

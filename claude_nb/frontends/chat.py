@@ -10,15 +10,17 @@ touched on its own loop.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
+from pathlib import Path
 from typing import Any
 
 from ..render import errorcards, exports, static
 from ..run.backend import set_api_key
 from ..run.session import Conversation, Reply
+from ..persist import provenance
 from . import nbcontext
 from .actions import Actions, reply_actions
+from .exporting import export, export_text
 from .presenter import Presenter
 from .view import LiveView
 from .viewops import ExportAction, SendAction, SetKeyAction, ViewOp
@@ -54,17 +56,35 @@ class Chat:
              "regenerate": self._regenerate, "new": self._new, "export": self._export,
              "set_key": self._set_key},
             hop=self._loop.call_soon_threadsafe))
+        self._show_restored()
 
     # ---- display
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """The live widget, with the static conversation so far as the fallback."""
+        """The live widget, with the static conversation so far as the fallback and its
+        turns' provenance records in the metadata (a later `--resume` reads them)."""
         bundle = self.view._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         data = dict(data or {})
         data["text/html"] = static.history_html(self.conversation)
         data["text/plain"] = exports.history_plain(self.conversation) or "claude_nb.Chat"
-        return (data, bundle[1]) if isinstance(bundle, tuple) else data
+        metadata = dict(bundle[1] or {}) if isinstance(bundle, tuple) else {}
+        metadata[provenance.KEY] = {"turns": [provenance.record(r)
+                                              for r in self.conversation.replies
+                                              if r.status not in ("pending", "running")]}
+        return data, metadata
+
+    def _show_restored(self) -> None:
+        """The turns a given (e.g. loaded) conversation already has, as static cards."""
+        for reply in self.conversation.replies:
+            if reply.status in ("pending", "running"):
+                continue
+            self._count += 1
+            ids = self._ids.setdefault(reply, [f"r{self._count}.user", f"r{self._count}.reply"])
+            self.view.push({"op": "block", "id": ids[0], "kind": "user",
+                            "html": static.user_html(reply.prompt)})
+            self.view.push({"op": "block", "id": ids[1], "kind": "text",
+                            "html": static.reply_html(reply)})
 
     def close(self) -> None:
         """Stop any running reply (closing its stream), close the widget, and release the
@@ -160,14 +180,11 @@ class Chat:
                                                   "the Anthropic API.")})
 
     def _export(self, msg: ExportAction) -> None:
-        if msg.get("format") == "json":
-            payload = {"model": self.conversation.options.model,
-                       "system": self.conversation.options.system,
-                       "messages": self.conversation.messages}
-            self.view.push({"op": "download", "filename": "conversation.json",
-                            "mime": "application/json",
-                            "content": json.dumps(payload, indent=2, ensure_ascii=False)})
-        else:
-            self.view.push({"op": "download", "filename": "conversation.md",
-                            "mime": "text/markdown",
-                            "content": exports.history_markdown(self.conversation)})
+        content, filename, mime = export_text(self.conversation, str(msg.get("format", "md")))
+        self.view.push({"op": "download", "filename": filename, "mime": mime,
+                        "content": content})
+
+    def export(self, path: str | Path) -> Path:
+        """Write the conversation to `path`: .md (Markdown), .json (the API request JSON) or
+        .html (a self-contained page)."""
+        return export(self.conversation, path)

@@ -26,7 +26,7 @@ from ..context.errors import ErrorRecorder
 from ..protocol.errors import ClaudeNBError, ConfigError
 from ..protocol.options import DEFAULT_MODEL, Options
 from ..run.session import Conversation, Reply
-from . import apiopts, nbcontext
+from . import apiopts, exporting, nbcontext, resume
 from .terminal import Interrupted
 
 __all__ = ["ClaudeMagics", "load", "unload"]
@@ -57,6 +57,9 @@ class Claude(Configurable):
                           "per prompt; the largest items are cut first.").tag(config=True)
     error_button = Bool(True, help="An 'Ask Claude' button under a failing cell's traceback."
                         ).tag(config=True)
+    auto_resume = Bool(False, help="On the first %%claude of a fresh kernel, continue the "
+                       "conversation saved in this notebook (as %claude --resume)."
+                       ).tag(config=True)
 
     def options(self) -> Options:
         return Options(model=self.model, system=self.system or None, max_tokens=self.max_tokens,
@@ -121,6 +124,8 @@ def _parser() -> _Parser:
     p.add_argument("--no-interpolate", action="store_true", help="send {name} literally")
     nbcontext.add_options(p)
     apiopts.add_options(p)
+    resume.add_options(p)
+    exporting.add_options(p)
     p.add_argument("prompt", nargs=argparse.REMAINDER)
     return p
 
@@ -137,6 +142,8 @@ class ClaudeMagics(Magics):
         self._system: str | None = None
         self.errors = ErrorRecorder()  # the last failing cell, for --error / --fix
         self.last_context: Composed | None = None
+        self.resume_tried = False  # --resume ran, or auto_resume had its one chance
+        self.notice: str | None = None  # what --resume / auto_resume / --export said
 
     # ---- parsing
 
@@ -151,6 +158,8 @@ class ClaudeMagics(Magics):
         if args.new:
             self.conversation.reset()
             self._system = None
+        said = (resume.apply(self, args), exporting.apply(self, args))
+        self.notice = "\n".join(n for n in said if n) or None
         if args.system is not None:  # a system prompt given once holds for the conversation
             self._system = args.system
         self.conversation.options = cfg.options().merge(system=self._system)
@@ -207,10 +216,12 @@ class ClaudeMagics(Magics):
         except ClaudeNBError as err:
             show_error(err)
             raise ErrorShown(err) from None
+        if self.notice:
+            show_notice(self.notice)
         if reply is None:
             if args.history:
                 show_history(self.conversation)
-            elif not apiopts.show_tables(args, self.conversation, html=True):
+            elif not apiopts.show_tables(args, self.conversation, html=True) and not self.notice:
                 show_notice(EMPTY_HINT)
             return None
         if args.count:
@@ -230,10 +241,12 @@ class ClaudeMagics(Magics):
             args, reply = self.prepare(line, cell)
         except _HelpShown:
             return None
+        if self.notice:
+            print(self.notice)
         if reply is None:
             if args.history:
                 print_history(self.conversation)
-            elif not apiopts.show_tables(args, self.conversation, html=False):
+            elif not apiopts.show_tables(args, self.conversation, html=False) and not self.notice:
                 print(EMPTY_HINT)
             return None
         if args.count:

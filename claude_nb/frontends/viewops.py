@@ -157,7 +157,7 @@ class NewAction(TypedDict):
 
 class ExportAction(TypedDict):
     type: Literal["export"]
-    format: Literal["md", "json"]
+    format: Literal["md", "json", "html"]
 
 
 class SetKeyAction(TypedDict):

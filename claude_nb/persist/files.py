@@ -19,7 +19,7 @@ from .restore import RestoreError, restore
 if TYPE_CHECKING:
     from ..run.session import Conversation
 
-__all__ = ["FORMAT", "dump", "load", "save"]
+__all__ = ["FORMAT", "dump", "load", "request_body", "save"]
 
 FORMAT = f"{KEY}.conversation"
 
@@ -34,6 +34,12 @@ def dump(conv: Conversation, secret: str | None = None) -> dict[str, Any]:
     turns = [record(r, secret) for r in conv.replies if r.status != "pending"]
     return scrub({"format": FORMAT, "version": VERSION, **versions(),
                   "options": options, "turns": turns}, secret)
+
+
+def request_body(conv: Conversation) -> dict[str, Any]:
+    """The conversation as a Messages API request body (the "API JSON" export): model,
+    options, tool schemas and the history, as the next request would send them, redacted."""
+    return dict(scrub(conv.options.request(list(conv.messages))))
 
 
 def save(conv: Conversation, path: str | os.PathLike[str], secret: str | None = None) -> Path:

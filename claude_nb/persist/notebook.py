@@ -129,7 +129,8 @@ def _from_server_sessions(kernel_id: str) -> Path | None:
         for session in sessions if isinstance(sessions, list) else []:
             if (session.get("kernel") or {}).get("id") == kernel_id:
                 root = server.get("root_dir") or server.get("notebook_dir") or ""
-                return Path(root, session.get("path") or session.get("notebook", {}).get("path", ""))
+                path = session.get("path") or (session.get("notebook") or {}).get("path", "")
+                return Path(root, path)
     return None
 
 

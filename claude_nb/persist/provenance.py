@@ -99,10 +99,16 @@ def _sent_options(reply: Reply) -> dict[str, Any]:
     return sent
 
 
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def _requests(reply: Reply) -> list[dict[str, Any]]:
     """One entry per API request of the reply (a tool loop makes several)."""
     return [{"request_id": t.request_id or None, "message_id": t.message_id or None,
              "model": t.model or None, "stop_reason": t.stop_reason, "usage": asdict(t.usage),
+             "ttfb_s": _seconds(t.ttfb), "ttft_s": _seconds(t.ttft),
+             "duration_s": _seconds(t.duration),
              "cost_usd": cost(t.usage, t.model or reply.options.model)} for t in reply.turns]
 
 

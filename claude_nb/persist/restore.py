@@ -29,8 +29,10 @@ class RestoreError(ValueError):
 
 def turn_from_content(content: list[dict[str, Any]], *, model: str = "",
                       stop_reason: str | None = None, usage: Mapping[str, Any] | None = None,
-                      message_id: str = "") -> Turn:
-    """A finished `Turn` from an assistant message's API content."""
+                      message_id: str = "", timings: Mapping[str, Any] | None = None) -> Turn:
+    """A finished `Turn` from an assistant message's API content (`timings`: the record's
+    `ttfb_s`, `ttft_s`, `duration_s`)."""
+    timings = timings or {}
     turn = Turn()
     events: list[dict[str, Any]] = [
         {"type": "message_start", "message": {"id": message_id, "model": model, "content": []}}]
@@ -41,8 +43,15 @@ def turn_from_content(content: list[dict[str, Any]], *, model: str = "",
                 "usage": dict(usage or {})}, {"type": "message_stop"}]
     for event in events:
         turn.apply(event, 0.0)
-    turn.first_event_at = None  # no timings: nothing was measured in this kernel
+    # the timings measured when it ran (seconds from the request), else none at all
+    turn.first_event_at = _number(timings.get("ttfb_s"))
+    turn.first_token_at = _number(timings.get("ttft_s"))
+    turn.finished_at = _number(timings.get("duration_s")) or 0.0
     return turn
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _prompt(message: Mapping[str, Any]) -> Any:
@@ -65,9 +74,11 @@ def _outcomes(messages: Iterable[Mapping[str, Any]]) -> dict[str, ToolOutcome]:
         for block in message["content"]:
             if block.get("type") == "tool_result":
                 content = block.get("content", "")
-                stopped = ToolStatus.STOPPED if content == STOPPED_RESULT else None
+                is_error = bool(block.get("is_error"))
+                status = (ToolStatus.STOPPED if content == STOPPED_RESULT else
+                          ToolStatus.ERROR if is_error else ToolStatus.DONE)
                 found[str(block.get("tool_use_id"))] = ToolOutcome(
-                    content=content, is_error=bool(block.get("is_error")), status=stopped)
+                    content=content, is_error=is_error, status=status)
     return found
 
 
@@ -82,7 +93,7 @@ def _turns(rec: Mapping[str, Any], messages: list[dict[str, Any]]) -> list[Turn]
             [{"type": "text", "text": content}] if isinstance(content, str) else content,
             model=str(req.get("model") or rec.get("model") or ""),
             stop_reason=req.get("stop_reason"), usage=req.get("usage"),
-            message_id=str(req.get("message_id") or "")))
+            message_id=str(req.get("message_id") or ""), timings=req))
     return turns
 
 

@@ -37,7 +37,7 @@
 /** @typedef {{ type: "send", text: string }} SendAction */
 /** @typedef {{ type: "regenerate" }} RegenerateAction */
 /** @typedef {{ type: "new" }} NewAction */
-/** @typedef {{ type: "export", format: "md" | "json" }} ExportAction */
+/** @typedef {{ type: "export", format: "md" | "json" | "html" }} ExportAction */
 /** @typedef {{ type: "set_key", key: string }} SetKeyAction */
 /**
  * @typedef {HelloAction | StopAction | ApproveAction | InsertCellAction | SendAction
@@ -456,7 +456,7 @@ class View {
       toggle.setAttribute("aria-expanded", "true");
       document.addEventListener("pointerdown", outside, true);
     });
-    for (const [label, format] of /** @type {const} */ ([["Markdown", "md"], ["JSON", "json"]])) {
+    for (const [label, format] of /** @type {const} */ ([["Markdown", "md"], ["JSON", "json"], ["HTML", "html"]])) {
       const item = this.button(label, () => {
         this.closeMenu?.();
         this.model.send({ type: "export", format });
