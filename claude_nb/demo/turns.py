@@ -28,7 +28,7 @@ def turn(ask: Ask, blocks: Sequence[Block], stop_reason: str = "end_turn",
         blocks.insert(0, Thinking(thinking or GENERIC_THINKING))
     blocks, stop_reason = _cut(blocks, ask.max_tokens, stop_reason)
     return Turn(blocks=blocks, stop_reason=stop_reason, model=DEMO_MODEL, chunk=CHUNK,
-                usage={**_CACHE.account(ask.request).usage(), **usage})
+                usage={**_CACHE.account(dict(ask.request)).usage(), **usage})
 
 
 def _cut(blocks: list[Block], max_tokens: int, stop_reason: str) -> tuple[list[Block], str]:
