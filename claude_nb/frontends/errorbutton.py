@@ -20,8 +20,10 @@ from ..context.compose import compose
 from ..context.errors import FIX_PROMPT, FailedCell, error_item
 from ..context.exceptions import strip_ansi
 from ..render.contextcard import ASK_ID, ask_button_html, context_card_html
+from ..render.static import wrap_static
 from ..run.session import Reply
 from .actions import Actions, reply_actions
+from .nbcontext import context_text
 from .presenter import Presenter
 from .view import LiveView
 
@@ -56,18 +58,22 @@ class ErrorButton:
         composed = compose(FIX_PROMPT, None, attachments=[error_item(self.failed)],
                            budget=cfg.context_budget)
         self.reply = reply = self.magics.conversation.send(composed.prompt)
-        self.view.push({"op": "block", "id": "context", "kind": "notice",
-                        "html": context_card_html(composed.items, composed.tokens)})
+        card = context_card_html(composed.items, composed.tokens)
+        self.view.push({"op": "block", "id": "context", "kind": "notice", "html": card})
         Presenter(self.view.push, prefix="a.").attach(reply)
-        self.loop.create_task(self._run(reply))
+        self.loop.create_task(self._run(reply, card, context_text(composed) or ""))
 
-    async def _run(self, reply: Reply) -> None:
+    async def _run(self, reply: Reply, card: str, card_text: str) -> None:
+        """Stream the answer, then leave static output: the context card and the reply."""
         from .display import static_bundle
 
         await reply.run()
         self.magics.last_reply = reply
         if self.handle is not None:
-            self.handle.update(static_bundle(reply), raw=True)
+            bundle = static_bundle(reply)
+            bundle["text/html"] = wrap_static(card) + bundle["text/html"]
+            bundle["text/plain"] = f"{card_text}\n\n{bundle['text/plain']}"
+            self.handle.update(bundle, raw=True)
         self.view.close()
 
 
