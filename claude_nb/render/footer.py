@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..protocol.status import TurnEnding
 from ..protocol.throughput import output_count, tokens_per_second
 from ..protocol.transcript import (
     Turn,
@@ -73,12 +74,13 @@ FooterSource = Turn | Sequence[Turn] | Totals
 
 
 def _stop_key(t: Totals, stopped: bool | str, failed: bool) -> str | None:
+    """How the reply ended: a `TurnEnding`, or the API's `stop_reason` as sent."""
     if stopped:
-        return "interrupted" if stopped == "interrupt" else "stopped"
+        return TurnEnding.INTERRUPTED if stopped == "interrupt" else TurnEnding.STOPPED
     if failed:
-        return "error"
+        return TurnEnding.ERROR
     if t.truncated:
-        return "truncated"
+        return TurnEnding.TRUNCATED
     return t.stop_reason
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..protocol.status import ReplyStatus
 from ..protocol.transcript import (
     Block,
     ServerToolResultBlock,
@@ -120,7 +121,7 @@ def turn_html(turn: Turn, *, footer: bool = True, demo: bool = False,
 def reply_doc(reply: Any, *, footer: bool = True, demo: bool = False) -> Doc:
     """A `claude_nb.run.session.Reply`: all its turns, tool results, stop and error."""
     tools = {tid: ToolView.from_outcome(o.status, o) for tid, o in reply.tool_outcomes.items()}
-    stopped = (reply.stop_reason_user or True) if reply.status == "stopped" else False
+    stopped = (reply.stop_reason_user or True) if reply.status == ReplyStatus.STOPPED else False
     return Doc(list(reply.turns), footer, demo, stopped, reply.error, tools)
 
 
