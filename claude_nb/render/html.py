@@ -42,6 +42,9 @@ cannot be forged.
 `cnb-unknown`           unknown block / event card
 `cnb-notice`            retry notice
 `cnb-user`              a user prompt (history)
+`cnb-context`           notebook-context card (`render/contextcard.py`): `cnb-context-table`
+                        rows `cnb-context-item` (`data-truncated`, `data-literal`,
+                        `data-redacted`); `cnb-ask-error` the Ask-Claude row
 `cnb-footer`            usage line; items `cnb-model`, `cnb-tokens`, `cnb-cache`,
                         `cnb-server-use`, `cnb-timing`, `cnb-turns`, `cnb-stop` +
                         `cnb-stop-<reason>` (end_turn, max_tokens, stop_sequence,
