@@ -44,7 +44,10 @@ class LiveView(anywidget.AnyWidget):
     # instance to the class's file-watcher signal for good, so each LiveView ever shown
     # (one per %%claude cell), closed or not, and its snapshot would never be freed.
     _esm = (_JS / "view.js").read_text(encoding="utf-8")
-    _css = stylesheet.live_css() + (_JS / "view.css").read_text(encoding="utf-8")
+    # + the saved-output rules: once a view has rendered, the page styles every saved
+    # output (`.cnb-static`, which carries no `<style>` of its own) too.
+    _css = (stylesheet.live_css() + stylesheet.static_css()
+            + (_JS / "view.css").read_text(encoding="utf-8"))
 
     chat = traitlets.Bool(False).tag(sync=True)
     insert_cells = traitlets.Bool(False).tag(sync=True)

@@ -113,7 +113,9 @@ def title(text: str) -> str:
 
 
 def sub(text: str) -> str:
-    return el("span", esc(short(text)), class_="cnb-card-sub") if text else ""
+    """Secondary head text; the leading space keeps it apart from the title where no
+    stylesheet applies (GitHub, nbconvert): flex layout ignores it."""
+    return " " + el("span", esc(short(text)), class_="cnb-card-sub") if text else ""
 
 
 def label(text: str) -> str:

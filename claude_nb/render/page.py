@@ -33,6 +33,7 @@ def conversation_page(conversation: Any, title: str = "Conversation with Claude"
             + history_html(conversation))
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{h.esc(title)}</title>{static_style()}<style>{_PAGE_CSS}</style></head>"
+            f"<title>{h.esc(title)}</title>{static_style(body)}<style>{_PAGE_CSS}</style>"
+            "</head>"
             f"<body>{body}</body></html>\n")
     return redact(page)

@@ -1,6 +1,12 @@
 """Static documents: a whole turn, reply or conversation as HTML for saved notebooks and
 nbconvert (blocks in order, text runs merged, citations numbered across the turn, the error
-card, the footer), plus the scoped stylesheet that makes them stand alone.
+card, the footer), plus the scoped stylesheet for pages that embed it (the HTML export).
+
+Saved outputs carry no `<style>`: sanitizers that drop or escape tags keep their text
+(`nbconvert --sanitize-html` showed the CSS above every answer; GitHub strips it), so a saved
+output is plain semantic HTML (`<details>`/`<summary>` cards, `<pre>`, lists, a footer line)
+that reads well unstyled, and in a live session the widget's stylesheet, which carries these
+`.cnb-static` rules too (`view.LiveView._css`), styles every saved output on the page.
 """
 
 from __future__ import annotations
@@ -37,8 +43,8 @@ def static_style(html: str | None = None) -> str:
 
 
 def wrap_static(html: str) -> str:
-    """Safe card HTML as a standalone static output (scoped style included)."""
-    return h.el("div", static_style(html) + html, class_="cnb-turn cnb-static")
+    """Safe card HTML as a standalone static output (no `<style>`: see the module doc)."""
+    return h.el("div", html, class_="cnb-turn cnb-static")
 
 
 def _runs(blocks: Sequence[Block]) -> Iterator[tuple[bool, list[Any]]]:
@@ -112,8 +118,8 @@ def turn_html(turn: Turn, *, footer: bool = True, demo: bool = False,
     runs merged, citations numbered across the turn), then the error card, then the footer.
 
     `error`: an exception, a mapping / object with title, message, request_id, hint, or a
-    message string (never HTML). `tools`: tool_use id → `ToolView`. `standalone` adds the
-    scoped `<style>` for saved notebooks / nbconvert (and the class `cnb-static`).
+    message string (never HTML). `tools`: tool_use id → `ToolView`. `standalone` makes it a
+    saved output of its own (the class `cnb-static`, which the stylesheets scope to).
     """
     return _doc_html(Doc([turn], footer, demo, stopped, error, tools), standalone)
 
