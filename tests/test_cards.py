@@ -358,7 +358,7 @@ def test_unknown_block_card() -> None:
     b = UnknownBlock(index=0, type="hologram", done=True, raw={"type": "hologram", "x": "<i>"},
                      deltas=[{"type": "hologram_delta"}])
     out = block_html(b)
-    assert ('<span class="cnb-card-title">Unknown block type</span>'
+    assert ('<span class="cnb-card-title">Unknown block type</span> '
             '<span class="cnb-card-sub">hologram</span>') in out and "cnb-unknown" in out
     assert "&lt;i&gt;" in out and "hologram_delta" in out and " open" not in out
 

@@ -11,7 +11,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 import pandas as pd
-import pytest
+import polars as pl
 from PIL import Image
 
 from claude_nb.context import register
@@ -62,10 +62,13 @@ def test_series() -> None:
     assert "| 999 | 999.0 |" in r.text
 
 
-def test_polars_frame() -> None:
-    pl = pytest.importorskip("polars")
+def test_polars_frame_and_series() -> None:
     r = render_value(pl.DataFrame({"a": list(range(100)), "b": [None] * 100}))
-    assert r.kind == "DataFrame" and "100 rows × 2 columns" in r.text and "100 nulls" in r.text
+    assert r.kind == "DataFrame" and "100 rows × 2 columns" in r.text
+    assert "- a: Int64, 0 nulls" in r.text and "- b: Null, 100 nulls" in r.text
+    assert "| 7 | None |" in r.text and "| 99 | None |" in r.text and "| 50 |" not in r.text
+    s = render_value(pl.Series("load", [1.0, None, 3.0] * 10))
+    assert s.kind == "Series" and "30 values, dtype Float64, 10 nulls" in s.text
 
 
 def test_ndarray_stats_and_sample() -> None:
