@@ -493,6 +493,80 @@ conv.reset()
 print(len(conv.messages))"""),
 ]
 
+# ---------------------------------------------------------------- 08 notebook context
+
+CONTEXT = [
+    intro("08 · Claude sees the notebook", """
+`{name}` in a prompt sends the variable rendered for its type: a DataFrame as its shape,
+column types, null counts and a few rows; a figure as an image; an exception with its
+traceback. `--error` / `--fix` attach the last failing cell, `--cells N` the cells above.
+A collapsed **Context** card above each answer lists exactly what was sent, its size, what
+was cut to fit the budget and what was redacted."""),
+    code("%load_ext claude_nb"),
+    md("""
+## A DataFrame
+
+A large frame is never sent whole: `{df}` becomes a summary of a few KB, whatever its length.
+Open the *Context* card to see the item and its size."""),
+    code("""
+import numpy as np
+import pandas as pd
+
+rng = np.random.default_rng(0)
+df = pd.DataFrame({
+    "station": rng.choice(["Oslo", "Lima", "Pune"], 100_000),
+    "temp_c": rng.normal(15, 8, 100_000).round(1),
+    "rain_mm": rng.gamma(0.6, 3, 100_000).round(1),
+})
+df.loc[rng.choice(100_000, 250, replace=False), "rain_mm"] = np.nan
+df.shape"""),
+    code("""
+%%claude
+Which columns of {df} have missing values, and what should I check first?"""),
+    md("""
+## A figure
+
+`{fig}` (a matplotlib Figure or Axes, a PIL image, `IPython.display.Image`, PNG/JPEG bytes)
+is sent as an **image block**: the model sees the pixels, not `<Figure size 640x480>`."""),
+    code("""
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6, 3))
+df.groupby("station")["temp_c"].mean().plot.bar(ax=ax, title="Mean temperature (°C)")
+plt.close(fig)"""),
+    code("""
+%%claude
+What does {fig} show? Is anything wrong with the axes?"""),
+    md("""
+## Fixing an error
+
+A failing cell gets an **Ask Claude** button under its traceback (after `%load_ext`;
+`%config Claude.error_button = False` turns it off). From a cell, `%%claude --error` attaches
+the failing cell, the exception and the traceback to your question; `%claude --fix` asks for
+the cause and a corrected cell (the code block's *Insert as cell* puts it below)."""),
+    code("""
+rainy = df[df["rain_mm"] > 100]
+days = len(rainy)
+mean_rain = float(rainy["rain_mm"].sum()) / days""", "raises-exception"),
+    code("%claude --fix"),
+    md("""
+## What is sent, and what is not
+
+`--count` shows the same card with the API's token count, without sending. A `{…}` that is
+not a variable, such as `{df.describe()}`, is sent as written (nothing is evaluated) and the
+card flags it. Values of variables named like keys, tokens, secrets or passwords, and strings
+shaped like API keys or tokens, are replaced by a visible `[redacted …]` mark; environment
+variables are never read. `Claude.context_budget` (tokens) caps the context: the largest items
+are cut first, and the card says so."""),
+    code("""
+service_token = "not-a-real-token-but-named-like-one"
+settings = {"region": "eu-north-1", "aws_key": "AKIAIOSFODNN7EXAMPLE"}"""),
+    code("""
+%%claude --cells 2 --count
+Summarise {df}, {settings} and {service_token}; also {df.describe()}"""),
+]
+
+
 NOTEBOOKS: dict[str, list[Any]] = {
     "01-quickstart": QUICKSTART,
     "02-streaming": STREAMING,
@@ -501,6 +575,7 @@ NOTEBOOKS: dict[str, list[Any]] = {
     "05-chat-widget": CHAT,
     "06-stop-and-errors": STOP,
     "07-python-api": PYTHON_API,
+    "08-notebook-context": CONTEXT,
 }
 
 
