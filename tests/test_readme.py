@@ -87,7 +87,7 @@ def test_the_package_under_test_is_the_installed_wheel() -> None:
     import claude_nb
 
     installed = Path(claude_nb.__file__).resolve().parent
-    assert REPO not in installed.parents, installed
+    assert installed != REPO / "claude_nb" and "site-packages" in installed.parts, installed
     assert (installed / "loopback" / "transcripts" / "thinking.sse").is_file()
     assert (installed / "frontends" / "js" / "view.js").is_file()
 
