@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -19,6 +20,7 @@ from claude_nb.context.budget import fit
 from claude_nb.context.compose import compose
 from claude_nb.context.items import ContextItem
 from claude_nb.context.registry import render_value
+from claude_nb.protocol.redact import redact_report
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -52,6 +54,16 @@ def test_short_dataframe_is_whole_and_wide_one_is_capped() -> None:
     wide = pd.DataFrame(np.zeros((3, 250)))
     text = render_value(wide).text
     assert "50 more columns not listed" in text and "first 30 of 250 columns" in text
+
+
+def test_columns_named_like_secrets_are_masked() -> None:
+    users = pd.DataFrame({"user": ["ann", "bob"], "password": ["pw-ann-1", "pw-bob-2"]})
+    as_polars = pl.DataFrame({"user": ["ann", "bob"], "password": ["pw-ann-1", "pw-bob-2"]})
+    for value in (users, as_polars, users["password"], as_polars["password"]):
+        r = render_value(value)
+        assert "pw-ann-1" not in r.text and "[redacted password]" in r.text
+        assert r.redactions == ("values of column 'password'",)
+    assert "ann" in render_value(users).text
 
 
 def test_series() -> None:
@@ -142,6 +154,12 @@ def test_source_of_functions_classes_and_modules() -> None:
     assert "Water-filling" in render_value(sys.modules["claude_nb.context.budget"]).text
 
 
+@dataclass
+class Creds:
+    user: str
+    password: str
+
+
 def test_generic_is_readable_capped_and_masks_secret_keys() -> None:
     value = {"name": "run-7", "password": "hunter22", "rows": list(range(10_000)),
              "nested": {"a": {"b": {"c": {"d": {"e": 1}}}}}}
@@ -150,6 +168,9 @@ def test_generic_is_readable_capped_and_masks_secret_keys() -> None:
     assert "[redacted value of 'password']" in r.text and r.redactions
     assert "9,950 more" in r.text and r.truncated and len(r.text) < 2_000
     assert render_value(12).text == "12"
+    creds = Creds("bob", "pw-1234567")
+    text, found = redact_report(render_value(creds).text)
+    assert "pw-1234567" not in text and found == ["value of password"]
 
 
 def test_register_by_type_and_by_name_and_failing_renderer() -> None:

@@ -178,3 +178,19 @@ def test_chat_box_interpolates_in_the_kernel(api: Any, k: Any) -> None:
     assert content[-1]["text"] == "How many rows in `frame`?"
     ex = run(kc, "print(any(b.get('id') == 'r1.context' for b in chat.view.snapshot()['blocks']))")
     assert ex.stream.strip() == "True"
+
+
+def test_history_references_and_the_budget(api: Any, k: Any) -> None:
+    _, kc = k
+    count = run(kc, "6 * 7").outputs[0]["execution_count"]
+    run(kc, "words = ['word%d' % i for i in range(5000)]\nnotes = 'n' * 30_000")
+    run(kc, "%config Claude.context_budget = 200")  # tokens: ~800 characters for both
+    api.enqueue(text_turn("ok"))
+    ex = run(kc, f"%%claude\nlast {{_}} and Out {{Out[{count}]}}; {{words}} {{notes}}")
+    assert ex.error is None
+    content = sent(api)
+    assert content[-1]["text"] == "last 42 and Out 42; `words` `notes`"
+    attached = "".join(b["text"] for b in content[:-1])
+    assert attached.count("cut by the context budget") == 2 and len(attached) < 800 + 300
+    html = html_of(ex)
+    assert html.count("truncated by the context budget") == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..protocol.redact import secret_name
 from .items import Rendered
 
 __all__ = ["RENDERERS", "markdown_table"]
@@ -47,6 +48,19 @@ def _columns_listing(entries: Iterable[tuple[Any, Any, int]], total: int) -> lis
     return lines
 
 
+def _masked(header: Sequence[Any],
+            rows: list[list[Any]]) -> tuple[list[list[Any]], tuple[str, ...]]:
+    """Values of columns named like secrets (`password`, `api_key`) become a mark."""
+    secret = [i for i, name in enumerate(header) if isinstance(name, str) and secret_name(name)]
+    if not secret:
+        return rows, ()
+    for row in rows:
+        for i in secret:
+            if row[i] != "…":
+                row[i] = f"[redacted {header[i]}]"
+    return rows, tuple(f"values of column {header[i]!r}" for i in secret)
+
+
 # ---- pandas
 
 def _pandas_rows(frame: Any) -> list[list[Any]]:
@@ -71,10 +85,11 @@ def render_pandas_frame(df: Any) -> Rendered:
             _pandas_rows(shown.iloc[-TAIL:])
     else:
         rows = _pandas_rows(shown)
+    rows, masked = _masked(header, rows)
     more_cols = f"; first {TABLE_COLUMNS} of {n_cols:,} columns" if n_cols > TABLE_COLUMNS else ""
     lines += [f"Rows ({sample}{more_cols}):", markdown_table(header, rows)]
     return Rendered("DataFrame", "\n".join(lines), truncated=long or n_cols > TABLE_COLUMNS,
-                    note=f"{n_rows:,} × {n_cols:,}")
+                    note=f"{n_rows:,} × {n_cols:,}", redactions=masked)
 
 
 def render_pandas_series(s: Any) -> Rendered:
@@ -84,11 +99,13 @@ def render_pandas_series(s: Any) -> Rendered:
     rows: list[list[Any]] = []
     for chunk in part:
         rows += [["…", "…"]] if chunk is None else [[i, v] for i, v in chunk.items()]
+    header = [s.index.name or "", s.name if s.name is not None else "value"]
+    rows, masked = _masked(header, rows)
     lines = [(f"pandas Series {s.name!r}: {n:,} values, dtype {s.dtype}, "
              f"{int(s.isna().sum()):,} nulls"), f"Values ({sample}):",
-             markdown_table([s.index.name or "", s.name if s.name is not None else "value"],
-                            rows)]
-    return Rendered("Series", "\n".join(lines), truncated=long, note=f"{n:,} values")
+             markdown_table(header, rows)]
+    return Rendered("Series", "\n".join(lines), truncated=long, note=f"{n:,} values",
+                    redactions=masked)
 
 
 # ---- polars
@@ -105,19 +122,23 @@ def render_polars_frame(df: Any) -> Rendered:
     rows = [list(r) for r in shown.head(HEAD).rows()] + [["…"] * shown.width] + \
         [list(r) for r in shown.tail(TAIL).rows()] if long else \
         [list(r) for r in shown.rows()]
+    rows, masked = _masked(shown.columns, rows)
     lines += [f"Rows ({sample}):", markdown_table(shown.columns, rows)]
     return Rendered("DataFrame", "\n".join(lines), truncated=long or n_cols > TABLE_COLUMNS,
-                    note=f"{n_rows:,} × {n_cols:,}")
+                    note=f"{n_rows:,} × {n_cols:,}", redactions=masked)
 
 
 def render_polars_series(s: Any) -> Rendered:
     n = len(s)
     sample, long = _sample_note(n)
     values = s.head(HEAD).to_list() + ["…"] + s.tail(TAIL).to_list() if long else s.to_list()
+    header = [s.name or "value"]
+    rows, masked = _masked(header, [[v] for v in values])
     lines = [(f"polars Series {s.name!r}: {n:,} values, dtype {s.dtype}, "
              f"{int(s.null_count()):,} nulls"), f"Values ({sample}):",
-             markdown_table([s.name or "value"], [[v] for v in values])]
-    return Rendered("Series", "\n".join(lines), truncated=long, note=f"{n:,} values")
+             markdown_table(header, rows)]
+    return Rendered("Series", "\n".join(lines), truncated=long, note=f"{n:,} values",
+                    redactions=masked)
 
 
 RENDERERS = [
