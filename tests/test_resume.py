@@ -116,7 +116,11 @@ def test_saved_outputs_carry_provenance_without_secrets(saved: Path) -> None:
     assert tool["request"]["tools"] == ["get_weather"] and len(tool["requests"]) == 2
     assert all(r["request_id"] for rec in found for r in rec["requests"])
     assert think["messages"][1]["content"][0]["signature"]
-    text = json.dumps(found, ensure_ascii=False)  # (the cell sources quote the key-shaped string)
+    nb = json.loads(saved.read_text())
+    outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    # everything saved but the cell sources (which quote the key-shaped string)
+    text = json.dumps(outputs, ensure_ascii=False)
+    assert "sunny in San Francisco, CA (token sk-ant-…)" in text
     assert SECRET_FRAGMENT not in text and KEY_SHAPED not in text
     assert "AbCdEfGhIjKlMnOpQrStUv" not in text
 

@@ -20,6 +20,7 @@ from IPython.display import display
 from ..persist import provenance
 from ..protocol.errors import ClaudeNBError
 from ..protocol.events import ToolStatus
+from ..protocol.redact import redact
 from ..render import errorcards, exports, jsontree, static, timeline
 from ..run.session import Conversation, Reply
 from .actions import Actions, insert_cell, reply_actions
@@ -43,7 +44,8 @@ HELLO_GRACE = 2.0
 
 
 def static_bundle(reply: Reply) -> dict[str, str]:
-    """The final, kernel-free rendering of a reply."""
+    """The final, kernel-free rendering of a reply (what the notebook saves: key-shaped
+    strings and the key in use are redacted, also inside tool results)."""
     demo = bool(reply.backend and reply.backend.demo)
     if reply.data is not None:  # a parsed JSON answer: the tree instead of the raw text
         dump = getattr(reply.data, "model_dump", None)  # a --schema pydantic model instance
@@ -58,7 +60,8 @@ def static_bundle(reply: Reply) -> dict[str, str]:
     if log is not None:
         bundle["text/html"] += static.wrap_static(timeline.timeline_html(log))
         bundle["text/plain"] += "\n\n" + timeline.timeline_text(log)
-    return bundle
+    key = reply.backend.api_key if reply.backend else None
+    return {mime: redact(text, key) for mime, text in bundle.items()}
 
 
 @contextlib.contextmanager
