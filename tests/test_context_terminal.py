@@ -1,0 +1,45 @@
+"""Notebook context in terminal IPython (the synchronous path): the card is printed as text
+before the answer, `--error` finds the failing cell, no button is shown, and unloading the
+extension removes the failing-cell hook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from claude_nb.loopback import text_turn
+
+
+@pytest.fixture
+def shell() -> Iterator[Any]:
+    sh = InteractiveShell.instance()
+    sh.run_cell("%load_ext claude_nb")
+    yield sh
+    InteractiveShell.clear_instance()
+
+
+def test_error_and_card_in_the_terminal(api: Any, shell: Any, capsys: Any) -> None:
+    shell.run_cell("import numpy as np\nreadings = np.arange(12.0)", store_history=True)
+    failed = shell.run_cell("readings.reshape(5, 5)", store_history=True)
+    assert failed.error_in_exec is not None
+    capsys.readouterr()
+    api.enqueue(text_turn("12 values cannot fill 5 × 5."))
+    result = shell.run_cell("%%claude --error\nWhy? See {readings}", store_history=True)
+    assert result.error_in_exec is None
+    out = capsys.readouterr().out
+    assert out.index("Context: 2 items") < out.index("12 values cannot")
+    assert "last error · error" in out and "readings · ndarray" in out
+    sent = api.requests[-1].body["messages"][-1]["content"]
+    assert "raised ValueError" in sent[0]["text"] and "readings.reshape(5, 5)" in sent[0]["text"]
+    assert "shape (12), dtype float64" in sent[1]["text"]
+    assert "widget" not in out  # no Ask-Claude button outside a kernel
+
+
+def test_unload_removes_the_failing_cell_hook(shell: Any) -> None:
+    recorder = shell.magics_manager.registry["ClaudeMagics"].errors
+    assert recorder in shell.events.callbacks["post_run_cell"]
+    shell.run_cell("%unload_ext claude_nb")
+    assert recorder not in shell.events.callbacks["post_run_cell"]
