@@ -38,6 +38,19 @@ def test_error_and_card_in_the_terminal(api: Any, shell: Any, capsys: Any) -> No
     assert "widget" not in out  # no Ask-Claude button outside a kernel
 
 
+def test_cells_render_outputs_by_type_and_never_the_environment(api: Any, shell: Any,
+                                                                 capsys: Any) -> None:
+    shell.run_cell("import os\nos.environ['DEPLOY_SECRET'] = 'env-value-98765'",
+                   store_history=True)
+    shell.run_cell("os.environ", store_history=True)
+    shell.run_cell("list(range(3))", store_history=True)
+    api.enqueue(text_turn("ok"))
+    shell.run_cell("%%claude --cells 2\nWhat did I look at?", store_history=True)
+    body = str(api.requests[-1].body)
+    assert "env-value-98765" not in body and "environment variables are never sent" in body
+    assert "[0, 1, 2]" in body
+
+
 def test_unload_removes_the_failing_cell_hook(shell: Any) -> None:
     recorder = shell.magics_manager.registry["ClaudeMagics"].errors
     assert recorder in shell.events.callbacks["post_run_cell"]

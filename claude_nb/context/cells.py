@@ -7,19 +7,15 @@ the conversation), as are empty ones.
 
 from __future__ import annotations
 
-import reprlib
 from typing import Any
 
 from .items import ContextItem
+from .registry import render_value
 
 __all__ = ["OUTPUT_MAX", "recent_cells"]
 
 OUTPUT_MAX = 1_000  # characters of one cell's output
 SOURCE_MAX = 6_000
-
-_out_repr = reprlib.Repr()
-_out_repr.maxother = _out_repr.maxstring = OUTPUT_MAX
-_out_repr.maxlist = _out_repr.maxdict = _out_repr.maxtuple = 30
 
 
 def _is_prompt(source: str) -> bool:
@@ -28,10 +24,12 @@ def _is_prompt(source: str) -> bool:
 
 
 def _output_text(value: Any) -> str:
+    """A cell's result as short text, rendered by type (so `os.environ` stays out and a
+    figure is named, not attached)."""
     if value is None:
         return ""
-    text = str(value) if hasattr(value, "shape") or isinstance(value, str) else \
-        _out_repr.repr(value)
+    rendered = render_value(value)
+    text = rendered.text if not rendered.images else f"<{rendered.kind}: {rendered.note}>"
     return text if len(text) <= OUTPUT_MAX else text[:OUTPUT_MAX] + "…[output cut]"
 
 
