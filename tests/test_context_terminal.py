@@ -56,3 +56,12 @@ def test_unload_removes_the_failing_cell_hook(shell: Any) -> None:
     assert recorder in shell.events.callbacks["post_run_cell"]
     shell.run_cell("%unload_ext claude_nb")
     assert recorder not in shell.events.callbacks["post_run_cell"]
+
+
+def test_a_syntax_error_is_attached_without_ipython_frames(api: Any, shell: Any) -> None:
+    shell.run_cell("def f(:\n    pass", store_history=True)
+    api.enqueue(text_turn("A colon too early."))
+    shell.run_cell("%claude --fix", store_history=True)
+    text = api.requests[-1].body["messages"][-1]["content"][0]["text"]
+    assert "raised SyntaxError" in text and "def f(:" in text
+    assert "interactiveshell.py" not in text and "compilerop.py" not in text

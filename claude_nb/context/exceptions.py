@@ -28,7 +28,7 @@ def exception_text(exc: BaseException) -> tuple[str, bool]:
     start = exc.__traceback__
     while start is not None and _is_ipython(start.tb_frame.f_code.co_filename):
         start = start.tb_next  # IPython's own run_code frame says nothing about the error
-    tb = "".join(traceback.format_exception(type(exc), exc, start or exc.__traceback__))
+    tb = "".join(traceback.format_exception(type(exc), exc, start))  # None: only IPython's
     tb = strip_ansi(tb).rstrip()
     cut = len(tb) > MAX_TRACEBACK
     if cut:
