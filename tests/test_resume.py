@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -111,7 +118,7 @@ def test_resume_says_why_not(api: Any, tmp_path: Path) -> None:
 def test_saved_outputs_carry_provenance_without_secrets(saved: Path) -> None:
     found = records(saved)
     assert [r["status"] for r in found] == ["done"] * 3
-    think, tool, plain = found
+    think, tool, _ = found
     assert think["request"]["thinking"] == {"type": "enabled", "budget_tokens": 2048}
     assert tool["request"]["tools"] == ["get_weather"] and len(tool["requests"]) == 2
     assert all(r["request_id"] for rec in found for r in rec["requests"])
@@ -154,3 +161,82 @@ def test_sanitized_nbconvert_shows_no_css_and_reads_well(saved: Path) -> None:
     assert "Thought for" in text  # the thinking card's summary
     assert "get_weather" in text and "sunny in San Francisco" in text  # the tool card
     assert "It is sunny." in text and "You are welcome." in text
+
+
+# ---------------------------------------------------------------- a real Jupyter server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _api(url: str, token: str, method: str = "GET", body: Any = None) -> Any:
+    request = urllib.request.Request(
+        url, method=method, data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+@pytest.mark.slow
+def test_resume_finds_this_notebook_through_the_jupyter_server(api: Any, saved: Path,
+                                                               tmp_path: Path) -> None:
+    """What JupyterLab and Notebook 7 do: the server starts the notebook's kernel for a
+    session; `%claude --resume` (no path) asks the server which notebook that kernel runs
+    for, and resumes from its cells before the resume cell."""
+    from jupyter_client import BlockingKernelClient
+
+    root = tmp_path / "root"
+    (root / "work").mkdir(parents=True)
+    nb = nbformat.read(saved, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("%claude --resume"))
+    nb.cells.append(nbformat.v4.new_code_cell("%%claude\nlater, not resumed"))
+    nb.cells[-1].outputs = nb.cells[4].outputs  # a turn after the resume cell is left out
+    nbformat.write(nb, root / "work" / "before.ipynb")
+    port, token = _free_port(), "t0k3n-for-this-test"
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+           "JUPYTER_DATA_DIR": str(tmp_path / "data"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
+           "IPYTHONDIR": str(tmp_path / "ipython")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1",
+         f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={root}"] + (["--allow-root"] if os.getuid() == 0 else []),
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    kc = None
+    try:
+        for _ in range(300):
+            try:
+                _api(f"{base}/api/status", token)
+                break
+            except OSError:
+                time.sleep(0.1)
+        session = _api(f"{base}/api/sessions", token, "POST", {
+            "path": "work/before.ipynb", "type": "notebook", "name": "",
+            "kernel": {"name": "python3"}})
+        # renamed while its kernel runs, as JupyterLab does it: JPY_SESSION_NAME is stale now
+        _api(f"{base}/api/contents/work/before.ipynb", token, "PATCH",
+             {"path": "work/renamed.ipynb"})
+        _api(f"{base}/api/sessions/{session['id']}", token, "PATCH",
+             {"path": "work/renamed.ipynb"})
+        kc = BlockingKernelClient(connection_file=str(
+            tmp_path / "runtime" / f"kernel-{session['kernel']['id']}.json"))
+        kc.load_connection_file()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        assert run(kc, "%load_ext claude_nb").error is None
+        ex = run(kc, "%claude --resume")
+        assert ex.error is None, ex.error
+        assert ex.outputs[0]["data"]["text/plain"].startswith(
+            "Resumed 3 turns (8 messages) from renamed.ipynb")
+        api.enqueue(text_turn("Found it."))
+        assert run(kc, "%%claude\nmore").error is None
+        assert len(api.requests[-1].body["messages"]) == 9
+    finally:
+        if kc is not None:
+            kc.stop_channels()
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    valid(api)
