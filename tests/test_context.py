@@ -234,3 +234,18 @@ def test_secrets_never_leave_and_the_card_says_what_was_masked() -> None:
     for what in ("value of api_key", "value of key 'token'", "AWS access key", "GitHub token",
                  "value of password", "Anthropic API key"):
         assert what in said
+
+
+def test_references_dedupe_and_never_evaluate() -> None:
+    class Lazy:
+        calls = 0
+
+        def __getitem__(self, key: str) -> int:
+            Lazy.calls += 1
+            return 1
+
+    ns = {"cfg": {"a": list(range(100))}, "lazy": Lazy()}
+    c = compose("""{cfg["a"]} and {cfg['a']}, {lazy['x']}, {cfg.__class__}""", ns)
+    assert [i.name for i in c.items if not i.literal] == ["cfg['a']"]
+    assert Lazy.calls == 0  # subscripts only on lists, tuples and dicts
+    assert {i.name for i in c.items if i.literal} == {"{lazy['x']}", "{cfg.__class__}"}

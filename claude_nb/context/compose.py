@@ -67,7 +67,7 @@ def _resolve(expr: str, namespace: Mapping[str, Any]) -> tuple[str, list[str], A
             value = value[index] if isinstance(value, (list, tuple, dict)) else _MISSING
         except (IndexError, KeyError, TypeError):
             value = _MISSING
-    return head + rest, segments, value
+    return head + rest.replace('"', "'"), segments, value  # one quoting style in names
 
 
 def _item(name: str, segments: list[str], value: Any) -> ContextItem:
