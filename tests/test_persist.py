@@ -84,6 +84,24 @@ def test_a_key_in_use_is_blanked_wherever_it_appears(api: Any) -> None:
     assert "SECRET-0123456789" not in text and "[API key]" in text
 
 
+def test_thinking_that_quoted_a_key_is_left_out_not_resent_with_a_broken_signature(
+        api: Any) -> None:
+    from claude_nb.loopback import Text, Thinking, Turn as ScriptTurn
+
+    api.enqueue(ScriptTurn(blocks=[Thinking(f"the user pasted {KEY_SHAPED}; ignore it"),
+                                   Text("Please don't paste keys.")]),
+                text_turn("ok"))
+    conv = Conversation(thinking=2048)
+    conv.send("hi").wait()
+    rec = provenance.record(conv.replies[0])
+    assert [b["type"] for b in rec["messages"][1]["content"]] == ["text"]
+    assert KEY_SHAPED not in json.dumps(rec)
+    again = Conversation(thinking=2048)
+    restore(again, [rec])
+    again.send("and now?").wait()
+    valid(api)
+
+
 def test_save_load_then_the_next_request_carries_the_whole_history(api: Any,
                                                                     tmp_path: Path) -> None:
     conv = three_turns(api)

@@ -38,6 +38,7 @@ def resume(magics: Any, path: str | None) -> str:
     """Restore `magics.conversation` from the notebook at `path` (None: this notebook); the
     sentence to show. Raises ConfigError saying why it could not."""
     shell = magics.shell
+    had = sum(1 for r in magics.conversation.replies if r.status != "pending")
     try:
         target = Path(path).expanduser() if path else find_notebook(shell.user_ns)
         cell_id, source = _current_cell(shell)
@@ -54,8 +55,9 @@ def resume(magics: Any, path: str | None) -> str:
         return (f"No %%claude turns saved in {target.name} before this cell: the "
                 "conversation starts fresh.")
     messages = len(magics.conversation.messages)
+    replaced = f" (it replaces the {had} turn{'s' * (had != 1)} this kernel had)" if had else ""
     return (f"Resumed {count} turn{'s' * (count != 1)} ({messages} messages) from "
-            f"{target.name}: the next %%claude continues that conversation.")
+            f"{target.name}: the next %%claude continues that conversation{replaced}.")
 
 
 def apply(magics: Any, args: argparse.Namespace) -> str | None:

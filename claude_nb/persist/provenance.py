@@ -36,6 +36,21 @@ VERSION = 1
 _OPAQUE = frozenset({"signature", "data", "encrypted_content"})
 
 
+def _scrub_messages(messages: list[dict[str, Any]], secret: str | None) -> list[Any]:
+    """Messages redacted; a thinking block whose text redaction changed is left out (its
+    signature would no longer match, and the API accepts earlier turns without thinking)."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            kept = [b for b in content if not (
+                isinstance(b, dict) and b.get("type") == "thinking"
+                and redact(str(b.get("thinking", "")), secret) != b.get("thinking", ""))]
+            message = {**message, "content": kept or content}
+        out.append(scrub(message, secret))
+    return out
+
+
 def scrub(value: Any, secret: str | None = None) -> Any:
     """A JSON-safe copy of `value` with every string redacted (opaque API tokens kept)."""
     if isinstance(value, str):
@@ -155,7 +170,7 @@ def record(reply: Reply, secret: str | None = None) -> dict[str, Any]:
         "finished_at": _iso(ended, now_wall, now_mono),
         "error": _error(reply),
         "history_start": reply.history_start,
-        "messages": messages,
+        "messages": _scrub_messages(_scrub_messages(messages, used), secret),
         "carry": carry,
     }
     return scrub(scrub(body, used), secret)
