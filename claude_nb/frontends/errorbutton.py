@@ -21,6 +21,7 @@ from ..context.errors import FIX_PROMPT, FailedCell, error_item
 from ..context.exceptions import strip_ansi
 from ..render.contextcard import ASK_ID, ask_button_html, context_card_html
 from ..render.static import wrap_static
+from ..render.errorcards import notice_html
 from ..run.session import Reply
 from .actions import Actions, reply_actions
 from .nbcontext import context_text
@@ -38,11 +39,12 @@ class ErrorButton:
         self.failed = failed
         self.loop = loop
         self.reply: Reply | None = None
+        self.busy_shown = False
         exc = failed.exception
         summary = strip_ansi(f"{type(exc).__qualname__}: {exc}")
+        self.button = ask_button_html(summary[:200])
         self.view = LiveView()
-        self.view.push({"op": "block", "id": "ask", "kind": "notice",
-                        "html": ask_button_html(summary[:200])})
+        self.view.push({"op": "block", "id": "ask", "kind": "notice", "html": self.button})
         stop = reply_actions(lambda: self.reply)["stop"]
         self.view.on_action(Actions({"approve": self._approve, "stop": stop},
                                     hop=lambda h, m: loop.call_soon_threadsafe(h, m)))
@@ -54,6 +56,14 @@ class ErrorButton:
     def _approve(self, msg: Any) -> None:
         if msg.get("id") != ASK_ID or self.reply is not None:
             return
+        if any(r.running for r in self.magics.conversation.replies):  # one turn at a time
+            self.view.push({"op": "block", "id": "ask", "kind": "notice", "html": self.button})
+            self.view.push({"op": "block", "id": "busy", "kind": "notice", "html": notice_html(
+                "Claude is still answering another cell: ask again when it has finished.")})
+            self.busy_shown = True
+            return
+        if self.busy_shown:
+            self.view.push({"op": "remove", "id": "busy"})
         cfg = self.magics.config_obj
         composed = compose(FIX_PROMPT, None, attachments=[error_item(self.failed)],
                            budget=cfg.context_budget)
