@@ -54,3 +54,36 @@ def test_the_button_click_disables_it_while_the_answer_streams(jupyter_server, l
     assert button.is_disabled() if button.count() else True
     lab.output(1).locator(".cnb-turn", has_text="past the end").wait_for(timeout=30_000)
     assert len(srv.requests) == 1 and "IndexError" in str(srv.requests[0].body)
+
+
+def test_dataframe_question_card_on_the_demo_backend(jupyter_server, lab):
+    """`{df}` on the demo backend: the card above the answer opens to list the item, its
+    size and that it was truncated; the demo answer reads the summary back (the README's
+    screenshot of the context card)."""
+    setup = ("import os\nos.environ['CLAUDE_NB_BACKEND'] = 'demo'\n"
+             "import numpy as np, pandas as pd\n"
+             "rng = np.random.default_rng(0)\n"
+             "df = pd.DataFrame({'station': rng.choice(['Oslo', 'Lima', 'Pune'], 100_000),\n"
+             "                   'temp_c': rng.normal(15, 8, 100_000).round(1),\n"
+             "                   'rain_mm': rng.gamma(0.6, 3, 100_000).round(1)})\n"
+             "df.loc[rng.choice(100_000, 250, replace=False), 'rain_mm'] = np.nan\n"
+             "api_key = 'not-shown-anywhere'")
+    path = jupyter_server.notebook("ctx.ipynb", [
+        "%load_ext claude_nb", setup,
+        "%%claude\nWhich columns of {df} have missing values? (key: {api_key})"])
+    lab.page.set_viewport_size({"width": 1000, "height": 1300})
+    lab.open(path)
+    lab.run_all()
+    lab.wait_done(timeout=60)
+    out = lab.output(2)
+    out.locator(".cnb-turn", has_text="rain_mm").first.wait_for(timeout=30_000)
+    card = out.locator("details.cnb-context")
+    assert "Context: 2 items" in card.inner_text()
+    card.locator("summary").click()
+    rows = card.locator("tr.cnb-context-item")
+    assert rows.count() == 2
+    assert "100,000 × 3" in rows.nth(0).inner_text() and "truncated" in rows.nth(0).inner_text()
+    assert "redacted: value of api_key" in rows.nth(1).inner_text()
+    assert "not-shown-anywhere" not in out.inner_text()
+    lab.screenshot(out, "context-card-dataframe")
+    lab.assert_no_console_errors()
