@@ -59,7 +59,10 @@ def _resolve(expr: str, namespace: Mapping[str, Any]) -> tuple[str, list[str], A
         attr, key = step.group(1), step.group(2)
         if attr is not None:
             segments.append(attr)
-            value = _MISSING if attr.startswith("_") else getattr(value, attr, _MISSING)
+            try:  # a property may raise anything; the reference then stays as written
+                value = _MISSING if attr.startswith("_") else getattr(value, attr, _MISSING)
+            except Exception:
+                value = _MISSING
             continue
         index: Any = int(key) if key[0] not in "'\"" else key[1:-1]
         segments.append(str(index))

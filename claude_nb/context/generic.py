@@ -96,6 +96,7 @@ def render_generic(value: Any) -> Rendered:
         state.cut = True
         text = text[:MAX_TEXT] + f"\n…[{len(text) - MAX_TEXT:,} more characters]"
     size = f"{len(value):,} items" if isinstance(value, (Mapping, list, tuple, set,
-                                                         frozenset)) else ""
+                                                         frozenset)) else \
+        f"{len(value):,} characters" if isinstance(value, str) and state.cut else ""
     return Rendered(kind, text, truncated=state.cut, note=size,
                     redactions=tuple(state.redacted))
