@@ -249,3 +249,16 @@ def test_references_dedupe_and_never_evaluate() -> None:
     assert [i.name for i in c.items if not i.literal] == ["cfg['a']"]
     assert Lazy.calls == 0  # subscripts only on lists, tuples and dicts
     assert {i.name for i in c.items if i.literal} == {"{lazy['x']}", "{cfg.__class__}"}
+
+
+def test_optional_libraries_are_never_imported_to_render() -> None:
+    import subprocess
+
+    code = ("import sys\nfrom claude_nb.context.compose import compose\n"
+            "c = compose('{d} {f} {e}', {'d': {'a': [1, 2]}, 'f': print, 'e': ValueError('x')})\n"
+            "assert c.items\n"
+            "print(sorted(m for m in ('pandas', 'polars', 'numpy', 'matplotlib', 'PIL')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

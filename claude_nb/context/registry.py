@@ -72,7 +72,6 @@ def _load_builtins() -> None:
     global _builtins_loaded
     if _builtins_loaded:
         return
-    _builtins_loaded = True
     from . import arrays, exceptions, frames, images, source
 
     defaults: list[tuple[type | str, Renderer]] = [
@@ -82,6 +81,7 @@ def _load_builtins() -> None:
     for key, fn in defaults:
         store: dict[Any, Renderer] = _by_name if isinstance(key, str) else _by_type
         store.setdefault(key, fn)  # a user's earlier registration wins
+    _builtins_loaded = True  # after: a concurrent first call registers twice, harmlessly
 
 
 def _environment(value: object) -> Rendered:
