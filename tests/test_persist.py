@@ -5,6 +5,7 @@ included) and never a secret; a restored conversation's next request is accepted
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,35 @@ def test_thinking_that_quoted_a_key_is_left_out_not_resent_with_a_broken_signatu
     valid(api)
 
 
+def test_a_turn_stopped_in_its_tool_loop_resumes_with_the_owed_result(api: Any) -> None:
+    """Stop while a tool runs: the record holds the tool call and owes its "stopped" result,
+    which the resumed conversation sends with its next prompt."""
+    holder: dict[str, Any] = {}
+
+    def get_weather(location: str, unit: str = "celsius") -> str:
+        """Weather for a place."""
+        holder["reply"].stop("user")
+        time.sleep(0.5)
+        return "never seen"
+
+    api.enqueue(transcript("tool_use"), text_turn("Resumed fine."))
+    conv = Conversation(tools=[get_weather])
+    holder["reply"] = conv.send("weather?")
+    holder["reply"].wait()
+    assert holder["reply"].status == "stopped"
+    rec = provenance.record(holder["reply"])
+    assert rec["status"] == "stopped" and rec["stop_reason"] == "stopped"
+    assert [m["role"] for m in rec["messages"]] == ["user", "assistant"]
+    assert rec["carry"][0]["type"] == "tool_result" and rec["carry"][0]["is_error"]
+    again = Conversation(tools=[get_weather])
+    restore(again, [rec])
+    assert again.replies[0].status == "stopped"
+    again.send("never mind").wait()
+    sent = api.requests[-1].body["messages"]
+    assert [b["type"] for b in sent[-1]["content"]] == ["tool_result", "text"]
+    valid(api)
+
+
 def test_save_load_then_the_next_request_carries_the_whole_history(api: Any,
                                                                     tmp_path: Path) -> None:
     conv = three_turns(api)
@@ -160,6 +190,10 @@ def test_notebook_records_in_cell_order_up_to_the_current_cell_and_from_new() ->
     assert records_in(nb, cell_id="here") == ([b, c], True)
     assert records_in(nb, source="%claude --resume") == ([b, c], True)
     assert records_in(nb) == ([b, c, d], False)  # another notebook: all of it
+    chat = {"cell_type": "code", "source": "Chat()", "outputs": [
+        {"output_type": "execute_result", "metadata": {provenance.KEY: {"turns": [a]}}}]}
+    nb["cells"].insert(1, chat)  # a Chat is a conversation of its own: not the magic's
+    assert records_in(nb, cell_id="cell-3") == ([b], True)
 
 
 def test_reading_a_notebook_file_and_finding_none(tmp_path: Path,

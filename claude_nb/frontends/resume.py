@@ -42,7 +42,7 @@ def resume(magics: Any, path: str | None) -> str:
     try:
         target = Path(path).expanduser() if path else find_notebook(shell.user_ns)
         cell_id, source = _current_cell(shell)
-        records, _ = read_records(target, cell_id=cell_id, source=source)
+        records, found_here = read_records(target, cell_id=cell_id, source=source)
         count = restore(magics.conversation, records)
     except (NotebookNotFound, RestoreError) as exc:
         raise ConfigError(str(exc), title="Nothing resumed",
@@ -56,8 +56,10 @@ def resume(magics: Any, path: str | None) -> str:
                 "conversation starts fresh.")
     messages = len(magics.conversation.messages)
     replaced = f" (it replaces the {had} turn{'s' * (had != 1)} this kernel had)" if had else ""
+    unsaved = ("" if found_here or path else " This cell is not in the saved file yet, so "
+               "every saved turn was taken: save the notebook to resume up to here.")
     return (f"Resumed {count} turn{'s' * (count != 1)} ({messages} messages) from "
-            f"{target.name}: the next %%claude continues that conversation{replaced}.")
+            f"{target.name}: the next %%claude continues that conversation{replaced}.{unsaved}")
 
 
 def apply(magics: Any, args: argparse.Namespace) -> str | None:

@@ -49,14 +49,11 @@ def _starts_fresh(source: str) -> bool:
 
 
 def _cell_records(cell: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """Turn records in a cell's outputs: one per `%%claude` output, several for a Chat."""
+    """The `%%claude` turn records in a cell's outputs. A Chat's output (`{"turns": [...]}`)
+    is a conversation of its own, not part of the magic's: it is left out."""
     for output in cell.get("outputs") or []:
         meta = (output.get("metadata") or {}).get(KEY)
-        if not isinstance(meta, Mapping):
-            continue
-        if isinstance(meta.get("turns"), list):
-            yield from (t for t in meta["turns"] if isinstance(t, dict))
-        elif "messages" in meta:
+        if isinstance(meta, Mapping) and "messages" in meta:
             yield dict(meta)
 
 
