@@ -146,3 +146,11 @@ def test_fill_derives_arguments_from_schema_and_prompt() -> None:
     city = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
     assert fill(city, "What's the weather in New York? Use get_weather.", "get_weather") == {
         "city": "New York"}
+
+
+def test_json_with_a_tool_ends_in_json_holding_the_result(k: Any) -> None:
+    run(k, "def calc(expr: str) -> float:\n    '''Evaluate an arithmetic expression.'''\n"
+           "    return eval(expr, {'__builtins__': {}})\n")
+    ex = run(k, "%%claude --new --json --tools calc -o x\nUse calc on 6*7 and answer as JSON.")
+    assert ex.error is None, ex.error
+    assert value(k, "x['tool_results']") == [42]

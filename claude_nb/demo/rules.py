@@ -124,6 +124,8 @@ class DemoScript:
     def respond(self, ask: Ask) -> tuple[str, Response]:
         """(name of the rule that answered, its response)."""
         if ask.results:
+            if ask.wants_json:  # --json/--schema with tools: the final answer is JSON too
+                return "JSON answer after tool results", structured.json_answer(ask)
             return "after tool results", tooluse.after_tools(ask)
         for rule in self.error_rules:
             if (found := rule.match(ask)) is not None:

@@ -36,7 +36,19 @@ def json_answer(ask: Ask) -> Turn:
     else:
         value = {"demo": True, "model": DEMO_MODEL, "note": DEMO_TEXT,
                  "prompt": ask.prompt[:200], "numbers_in_prompt": numbers_in(ask.prompt)}
+        if ask.results:
+            value["tool_results"] = [_result(r) for r in ask.results]
     return _continue(ask, json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _result(result: Mapping[str, Any]) -> Any:
+    content = result.get("content", "")
+    if isinstance(content, list):
+        content = "\n".join(b.get("text", "") for b in content if b.get("type") == "text")
+    try:
+        return json.loads(content)
+    except (TypeError, ValueError):
+        return content
 
 
 def json_prefill_answer(ask: Ask) -> Turn | None:

@@ -76,7 +76,10 @@ def lookup(ask: Ask, m: re.Match[str]) -> Response | None:
 
 
 def _tool_turn(ask: Ask, intro: str, calls: list[ToolUse], thinking: str) -> Turn:
-    return turn(ask, [Text(f"{DEMO_LABEL}\n\n{intro}\n\n"), *calls], "tool_use", thinking)
+    """The calls, after a labelled intro (none when JSON is asked for: the answer's text must
+    be one JSON value, so the footer's demo badge labels it)."""
+    lead = [] if ask.wants_json else [Text(f"{DEMO_LABEL}\n\n{intro}\n\n")]
+    return turn(ask, [*lead, *calls], "tool_use", thinking)
 
 
 def by_name(ask: Ask) -> Response | None:
