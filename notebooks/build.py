@@ -543,7 +543,8 @@ What does {fig} show? Is anything wrong with the axes?"""),
 A failing cell gets an **Ask Claude** button under its traceback (after `%load_ext`;
 `%config Claude.error_button = False` turns it off). From a cell, `%%claude --error` attaches
 the failing cell, the exception and the traceback to your question; `%claude --fix` asks for
-the cause and a corrected cell (the code block's *Insert as cell* puts it below)."""),
+the cause and a corrected cell, which it then inserts as a new cell below (not run: read it,
+then run it). In Colab or a plain terminal, copy it from the answer."""),
     code("""
 rainy = df[df["rain_mm"] > 100]
 days = len(rainy)

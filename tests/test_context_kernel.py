@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from claude_nb.loopback import text_turn
-from kernel_support import kernel, run
+from kernel_support import collect, kernel, run
 
 
 @pytest.fixture
@@ -75,15 +75,23 @@ def test_error_sends_the_failing_cell_exception_and_traceback(api: Any, k: Any) 
     assert "Context: 1 item" in html_of(ex) and "last error" in html_of(ex)
 
 
-def test_fix_asks_for_the_cause_and_a_corrected_cell(api: Any, k: Any) -> None:
+def test_fix_asks_for_the_cause_and_inserts_the_corrected_cell(api: Any, k: Any) -> None:
     _, kc = k
     run(kc, "[1, 2, 3][7]")
-    api.enqueue(text_turn("The list has 3 items.\n\n```python\n[1, 2, 3][2]\n```"))
-    ex = run(kc, "%claude --fix")
+    api.enqueue(text_turn("The list has 3 items.\n\n```python\nitems = [1, 2, 3]\n"
+                          "items[2]\n```\n\nIndexes start at 0."))
+    msg_id = kc.execute("%claude --fix")
+    ex = collect(kc, msg_id)
     assert ex.error is None
     content = sent(api)
     assert "IndexError" in content[0]["text"] and "[1, 2, 3][7]" in content[0]["text"]
     assert "corrected cell" in content[-1]["text"]
+    reply = next(m for m in iter(lambda: kc.get_shell_msg(timeout=10), None)
+                 if m["parent_header"].get("msg_id") == msg_id)
+    payloads = reply["content"]["payload"]
+    assert payloads == [{"source": "set_next_input", "text": "items = [1, 2, 3]\nitems[2]",
+                         "replace": False}]
+    assert "inserted below, not run" in html_of(ex)
 
 
 def test_error_without_a_failure_is_one_clear_message(api: Any, k: Any) -> None:

@@ -36,6 +36,7 @@ def test_error_and_card_in_the_terminal(api: Any, shell: Any, capsys: Any) -> No
     assert "raised ValueError" in sent[0]["text"] and "readings.reshape(5, 5)" in sent[0]["text"]
     assert "shape (12), dtype float64" in sent[1]["text"]
     assert "widget" not in out  # no Ask-Claude button outside a kernel
+    assert getattr(shell, "rl_next_input", None) is None  # only --fix offers a cell
 
 
 def test_cells_render_outputs_by_type_and_never_the_environment(api: Any, shell: Any,
@@ -65,3 +66,12 @@ def test_a_syntax_error_is_attached_without_ipython_frames(api: Any, shell: Any)
     text = api.requests[-1].body["messages"][-1]["content"][0]["text"]
     assert "raised SyntaxError" in text and "def f(:" in text
     assert "interactiveshell.py" not in text and "compilerop.py" not in text
+
+
+def test_fix_prefills_the_next_prompt_with_the_corrected_cell(api: Any, shell: Any,
+                                                              capsys: Any) -> None:
+    shell.run_cell("total = 10\nshare = total / 0", store_history=True)
+    api.enqueue(text_turn("Division by zero.\n\n```python\nshare = total / 2\n```"))
+    shell.run_cell("%claude --fix", store_history=True)
+    assert shell.rl_next_input == "share = total / 2"
+    assert "inserted below, not run" in capsys.readouterr().out

@@ -108,7 +108,7 @@ def fix(ask: Ask, m: re.Match[str]) -> Response:
     return answer(ask, f"""
 {cause}
 
-**Corrected cell** (use *Insert as cell* below the code, or copy it):
+**Corrected cell** (`%claude --fix` also inserts it as a new cell below, not run):
 
 ```python
 {fixed}

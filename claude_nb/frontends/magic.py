@@ -231,6 +231,7 @@ class ClaudeMagics(Magics):
             return None
         nbcontext.show_context(self.last_context)
         await stream_live(reply, insert_cells=True)
+        nbcontext.offer_fix(args, reply, self.shell)
         return self._finish(args, reply)
 
     def run_sync(self, line: str, cell: str | None) -> Any:
@@ -260,6 +261,7 @@ class ClaudeMagics(Magics):
         if card:
             print(card)
         stream_to_terminal(reply)
+        nbcontext.offer_fix(args, reply, self.shell, terminal=True)
         return self._finish(args, reply)
 
     @cell_magic("claude")  # type: ignore[arg-type]  # IPython's stub binds its TypeVar to Never

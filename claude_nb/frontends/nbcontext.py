@@ -6,6 +6,7 @@ card shown above the answer ("Context: N items · ~T tokens", collapsed).
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 from IPython.display import display
@@ -20,7 +21,7 @@ from ..render.contextcard import context_card_html, context_card_text
 from ..render.static import wrap_static
 
 __all__ = ["add_options", "compose_cell", "compose_typed", "context_html", "context_text",
-           "default_prompt", "install", "show_context", "uninstall"]
+           "default_prompt", "install", "offer_fix", "show_context", "uninstall"]
 
 ERROR_PROMPT = "Why did this cell fail?"
 
@@ -116,3 +117,26 @@ def context_html(composed: Composed) -> str | None:
     if not (composed.items or composed.prompt_redactions):
         return None
     return context_card_html(composed.items, composed.tokens, None, composed.prompt_redactions)
+
+
+_CODE_BLOCK = re.compile(r"^```(?:python|py|ipython3?)?[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+FIX_INSERTED = ("The corrected cell is inserted below, not run: check it, then run it "
+                "(or delete it).")
+
+
+def offer_fix(args: argparse.Namespace, reply: Any, shell: Any, *, terminal: bool = False) -> None:
+    """After `--fix`, put the answer's last code block into a new cell below (IPython's
+    `set_next_input`, which JupyterLab and Notebook 7 honour; terminal IPython pre-fills the
+    next prompt). The code stays in the answer for a copy where neither applies."""
+    if not args.fix or reply.status != "done":
+        return
+    blocks = _CODE_BLOCK.findall(reply.text)
+    if not blocks or not blocks[-1].strip():
+        return
+    shell.set_next_input(blocks[-1].rstrip("\n"), replace=False)
+    if terminal:
+        print(FIX_INSERTED)
+    else:
+        from .display import show_notice
+
+        show_notice(FIX_INSERTED)
