@@ -154,3 +154,11 @@ def test_json_with_a_tool_ends_in_json_holding_the_result(k: Any) -> None:
     ex = run(k, "%%claude --new --json --tools calc -o x\nUse calc on 6*7 and answer as JSON.")
     assert ex.error is None, ex.error
     assert value(k, "x['tool_results']") == [42]
+
+
+def test_count_with_notebook_context_is_still_the_demos_estimate(k: Any) -> None:
+    run(k, "import pandas as pd\nframe = pd.DataFrame({'a': [1, 2, 3], 'b': ['x', 'y', 'z']})")
+    ex = run(k, "%%claude --new --count\nDescribe {frame}")
+    shown = html(ex) + "".join(o.get("data", {}).get("text/plain", "") for o in ex.outputs)
+    assert ex.error is None and "estimate" in shown
+    assert "(counted by the API" not in shown and "tokens (counted by the API" not in shown

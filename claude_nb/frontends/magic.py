@@ -226,8 +226,10 @@ class ClaudeMagics(Magics):
             return None
         if args.count:
             count = await self.conversation.count_tokens(reply)
-            if not nbcontext.show_context(self.last_context, counted=count):
-                show_count(count, demo=_demo_backend())
+            demo = _demo_backend()  # the demo's count is an estimate: never "counted by the API"
+            if not nbcontext.show_context(self.last_context, counted=None if demo else count) \
+                    or demo:
+                show_count(count, demo=demo)
             return None
         nbcontext.show_context(self.last_context)
         await stream_live(reply, insert_cells=True)
@@ -254,8 +256,10 @@ class ClaudeMagics(Magics):
             import asyncio
 
             count = asyncio.run(self.conversation.count_tokens(reply))
-            print(nbcontext.context_text(self.last_context, count)
-                  or count_text(count, demo=_demo_backend()))
+            demo = _demo_backend()
+            card = nbcontext.context_text(self.last_context, None if demo else count)
+            print(card if card and not demo else "\n".join(
+                filter(None, [card, count_text(count, demo=demo)])))
             return None
         card = nbcontext.context_text(self.last_context)
         if card:
