@@ -94,6 +94,7 @@ def test_unknown_prompt_explains_demo_mode(client: anthropic.Anthropic) -> None:
     text = text_of(final)
     assert text.startswith(DEMO_LABEL)
     assert "demo backend" in text and "ANTHROPIC_API_KEY" in text and "set_api_key" in text
+    assert "**API key…** button" in text  # the chat widget's own way to set a key
     assert "> Write a sonnet about tea." in text  # what arrived is quoted back
 
 
