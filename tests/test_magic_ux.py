@@ -159,3 +159,11 @@ def test_ctrl_c_in_the_terminal_ends_with_one_line(api: Any, shell: Any, capsys:
     assert "Traceback" not in tail and "File " not in tail and "claude_nb/" not in tail
     assert tail.count("KeyboardInterrupt") == 1
     assert len([line for line in tail.splitlines() if line.strip()]) <= 2
+
+
+def test_question_mark_on_a_line_among_other_code_in_a_kernel(api: Any, k: Any) -> None:
+    point(k, api)
+    api.enqueue(text_turn("Rome."))
+    ex = run(k, "country = 'Italy'\n%claude What is the capital of {country}?")
+    assert ex.error is None and "Rome." in ex.stream and "not found" not in ex.stream
+    assert api.requests[-1].body["messages"][-1]["content"][-1]["text"].endswith("Italy?")

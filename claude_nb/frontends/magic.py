@@ -299,8 +299,9 @@ def _claude_transform(lines: list[str]) -> list[str]:
 
     In a kernel (with autoawait) a cell that is one `%%claude` (or one `%claude` line) becomes
     an `await`, so the kernel stays responsive while it streams. Elsewhere (terminal IPython,
-    `%autoawait off`) each `%claude` line becomes an explicit call, so a trailing `?` is part
-    of the question and not IPython's help syntax (`Object `France` not found.`)."""
+    `%autoawait off`, a `%claude` line among other code) each `%claude` line becomes an
+    explicit call, so a trailing `?` is part of the question and not IPython's help syntax
+    (`Object `France` not found.`)."""
     from IPython import get_ipython
 
     shell = get_ipython()
@@ -315,7 +316,6 @@ def _claude_transform(lines: list[str]) -> list[str]:
         rest = "".join(lines[first + 1:]).strip()
         if _is_magic(head, "%claude") and not rest:
             return [_CALL.format(line=head[7:].strip(), cell="None") + "\n"]
-        return lines
     if _is_magic(head, "%%claude"):
         return lines  # IPython's cell-magic transform runs before its help syntax
     out = []
