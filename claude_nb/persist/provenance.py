@@ -33,7 +33,9 @@ KEY = "claude_nb"
 #: Bumped when a field changes meaning; readers accept records up to this version.
 VERSION = 1
 
-_OPAQUE = frozenset({"signature", "data", "encrypted_content"})
+# block type -> its field the API signs or encrypts (kept verbatim)
+_OPAQUE = {"thinking": "signature", "redacted_thinking": "data",
+           "compaction": "encrypted_content"}
 
 
 def _scrub_messages(messages: list[dict[str, Any]], secret: str | None) -> list[Any]:
@@ -56,7 +58,8 @@ def scrub(value: Any, secret: str | None = None) -> Any:
     if isinstance(value, str):
         return redact(value, secret)
     if isinstance(value, dict):
-        return {str(k): (v if k in _OPAQUE and isinstance(v, str) else scrub(v, secret))
+        opaque = _OPAQUE.get(value.get("type"))
+        return {str(k): (v if k == opaque and isinstance(v, str) else scrub(v, secret))
                 for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [scrub(v, secret) for v in value]
