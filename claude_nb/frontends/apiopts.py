@@ -84,10 +84,14 @@ def tables_for(args: argparse.Namespace, conversation: Conversation) -> list[tup
     return out
 
 
-def show_tables(args: argparse.Namespace, conversation: Conversation, *, html: bool) -> bool:
-    """Display the tables asked for (HTML in a kernel, text in a terminal); False if none."""
+def show_tables(args: argparse.Namespace, conversation: Conversation, *, html: bool,
+                namespace: dict[str, Any] | None = None) -> bool:
+    """Display the tables asked for (HTML in a kernel, text in a terminal); False if none.
+    `--usage -o NAME` also stores the rows (plain dicts, DataFrame-ready) in `namespace`."""
     if not wants_table(args):
         return False
+    if args.usage and args.out and namespace is not None:
+        namespace[args.out] = conversation.usage()
     for rich, text in tables_for(args, conversation):
         if html:
             from IPython.display import display

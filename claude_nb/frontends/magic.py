@@ -221,7 +221,8 @@ class ClaudeMagics(Magics):
         if reply is None:
             if args.history:
                 show_history(self.conversation)
-            elif not apiopts.show_tables(args, self.conversation, html=True) and not self.notice:
+            elif not apiopts.show_tables(args, self.conversation, html=True,
+                                         namespace=self.shell.user_ns) and not self.notice:
                 show_notice(EMPTY_HINT)
             return None
         if args.count:
@@ -249,7 +250,8 @@ class ClaudeMagics(Magics):
         if reply is None:
             if args.history:
                 print_history(self.conversation)
-            elif not apiopts.show_tables(args, self.conversation, html=False) and not self.notice:
+            elif not apiopts.show_tables(args, self.conversation, html=False,
+                                         namespace=self.shell.user_ns) and not self.notice:
                 print(EMPTY_HINT)
             return None
         if args.count:
