@@ -58,7 +58,7 @@ def scrub(value: Any, secret: str | None = None) -> Any:
     if isinstance(value, str):
         return redact(value, secret)
     if isinstance(value, dict):
-        opaque = _OPAQUE.get(value.get("type"))
+        opaque = _OPAQUE.get(str(value.get("type")))
         return {str(k): (v if k == opaque and isinstance(v, str) else scrub(v, secret))
                 for k, v in value.items()}
     if isinstance(value, (list, tuple)):
