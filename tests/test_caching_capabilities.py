@@ -144,7 +144,8 @@ def test_demo_backend_accounts_for_the_cache_and_lists_models() -> None:
         assert usages[0].cache_creation_input_tokens > 1024
         assert usages[1].cache_read_input_tokens == usages[0].cache_creation_input_tokens
         listed = [m.id for m in client.models.list()]
-        assert "claude-opus-4-7" in listed and client.models.retrieve("claude-opus-4-7").capabilities
+        assert "claude-opus-4-7" in listed
+        assert client.models.retrieve("claude-opus-4-7").capabilities is not None
 
 
 def test_gateway_without_top_level_cache_control_gets_block_markers(api: Any) -> None:

@@ -93,8 +93,9 @@ def test_cache_marker_on_every_request_cost_and_usage_totals(api: Any, kc: Any) 
     assert int(total[3].replace(",", "")) == sum(r.usage["input_tokens"] for r in posts(api))
     spent = sum(float(r[6].lstrip("$")) for r in rows)
     assert float(total[7].lstrip("$")) == pytest.approx(spent, abs=2e-4)
+    columns = "['input_tokens', 'cache_read_tokens']"
     frame = run(kc, "%claude --usage -o rows\nimport pandas as pd\n"
-                    "print(pd.DataFrame(rows)[['input_tokens', 'cache_read_tokens']].sum().tolist())")
+                    f"print(pd.DataFrame(rows)[{columns}].sum().tolist())")
     assert frame.stream.strip().splitlines()[-1] == str(
         [sum(r.usage["input_tokens"] for r in posts(api)),
          sum(r.usage["cache_read_input_tokens"] for r in posts(api))])
