@@ -243,3 +243,15 @@ def test_chat_shows_a_loaded_conversation_records_it_and_exports_it(api: Any,
             chat.export(tmp_path / "c.txt")
     finally:
         chat.close()
+
+
+def test_only_the_signed_field_of_its_own_block_type_is_kept_verbatim() -> None:
+    opaque = "EqQBCkgIARABGAIiQH" + "sk-ant-lookalike-inside-ciphertext"
+    kept = provenance.scrub([{"type": "thinking", "thinking": KEY_SHAPED, "signature": opaque},
+                             {"type": "redacted_thinking", "data": opaque},
+                             {"type": "compaction", "encrypted_content": opaque}])
+    assert [kept[0]["signature"], kept[1]["data"], kept[2]["encrypted_content"]] == [opaque] * 3
+    assert KEY_SHAPED not in kept[0]["thinking"]
+    leaked = provenance.scrub({"type": "tool_result", "data": KEY_SHAPED,
+                               "signature": KEY_SHAPED})
+    assert KEY_SHAPED not in json.dumps(leaked)
