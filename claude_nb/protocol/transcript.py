@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Union
+from collections.abc import Callable
+from typing import Any
 
 from . import throughput
 
@@ -149,7 +150,8 @@ class ServerToolResultBlock(Block):
 
     @property
     def is_error(self) -> bool:
-        return isinstance(self.content, dict) and str(self.content.get("type", "")).endswith("_error")
+        kind = self.content.get("type", "") if isinstance(self.content, dict) else ""
+        return str(kind).endswith("_error")
 
     def to_param(self) -> dict[str, Any] | None:
         return {"type": self.type, "tool_use_id": self.tool_use_id, "content": self.content}
@@ -264,7 +266,7 @@ class Usage:
         if isinstance(stu, dict):
             self.server_tool_use = {k: v for k, v in stu.items() if isinstance(v, int)}
 
-    def add(self, other: "Usage") -> None:
+    def add(self, other: Usage) -> None:
         """Sum across the turns of one tool loop."""
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
@@ -320,8 +322,8 @@ class UnknownEvent:
     raw: dict[str, Any]
 
 
-Change = Union[TurnStarted, BlockStarted, BlockDelta, BlockFinished, UsageUpdated,
-               TurnFinished, UnknownEvent]
+Change = (TurnStarted | BlockStarted | BlockDelta | BlockFinished | UsageUpdated
+          | TurnFinished | UnknownEvent)
 
 
 # ---------------------------------------------------------------- turn
@@ -502,7 +504,7 @@ class Turn:
             if not block.done:
                 cut = isinstance(block, ToolUseBlock) and not self.ended
                 changes.extend(self._finish_block(block, now))
-                if cut or (isinstance(block, ToolUseBlock) and self.stop_reason == "max_tokens"):
+                if isinstance(block, ToolUseBlock) and (cut or self.stop_reason == "max_tokens"):
                     block.input = None
         self.finished_at = now
         changes.append(TurnFinished(self.stop_reason, self.stop_sequence))
@@ -570,9 +572,10 @@ class Turn:
         A server tool call without its result is dropped with that result.
         """
         params = [p for b in self._after_fallback() if (p := b.to_param()) is not None]
-        result_ids = {p["tool_use_id"] for p in params if p["type"].endswith(_TOOL_RESULT_SUFFIX)}
-        return [p for p in params
-                if not (p["type"] in ("server_tool_use", "mcp_tool_use") and p["id"] not in result_ids)]
+        result_ids = {p["tool_use_id"] for p in params
+                      if p["type"].endswith(_TOOL_RESULT_SUFFIX)}
+        calls = ("server_tool_use", "mcp_tool_use")
+        return [p for p in params if not (p["type"] in calls and p["id"] not in result_ids)]
 
 
 _HANDLERS = {
@@ -584,7 +587,7 @@ _HANDLERS = {
     "message_stop": Turn._on_message_stop,
 }
 
-_DELTAS = {
+_DELTAS: dict[tuple[type[Block], str], Callable[[Turn, Any, Any, float], list[Change]]] = {
     (TextBlock, "text_delta"): Turn._delta_text,
     (TextBlock, "citations_delta"): Turn._delta_citation,
     (ThinkingBlock, "thinking_delta"): Turn._delta_thinking,
