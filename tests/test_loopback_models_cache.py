@@ -174,3 +174,20 @@ def test_scripted_fallback_and_refusal_streams(client: anthropic.Anthropic,
     with client.beta.messages.stream(**request) as stream:
         summary = stream.get_final_message().content[0]
     assert summary.type == "compaction" and summary.content == "Earlier: rows and columns."
+
+
+def test_compaction_block_replaces_what_it_summarizes_in_the_input(
+        client: anthropic.Anthropic) -> None:
+    history: list[dict[str, Any]] = []
+    for i in range(6):
+        history += [{"role": "user", "content": f"question {i} " + "detail " * 300},
+                    {"role": "assistant", "content": f"answer {i} " + "more " * 300}]
+    ask = [*history, {"role": "user", "content": "and now?"}]
+    full = client.messages.create(model="m", max_tokens=50, messages=ask).usage.input_tokens
+    summary = {"type": "compaction", "content": "Six questions about details.",
+               "encrypted_content": "EpwBstate"}
+    compacted = [*history[:-1], {"role": "assistant", "content": [summary]},
+                 {"role": "user", "content": "and now?"}]
+    after = client.beta.messages.create(model="m", max_tokens=50, messages=compacted,
+                                        betas=[COMPACT_BETA]).usage.input_tokens
+    assert after < full / 20  # only the summary and the new question remain

@@ -53,6 +53,21 @@ class CacheUsage:
                                    "ephemeral_1h_input_tokens": self.cache_creation_1h}}
 
 
+def _message_units(messages: list[Any]) -> list[Any]:
+    """Message blocks in order; the API drops everything before the last `compaction`
+    block (the summary stands in for it), so those count neither as input nor as prefix."""
+    units: list[Any] = []
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        role = message.get("role") if isinstance(message, dict) else None
+        for block in [{"type": "text", "text": content}] if isinstance(content, str) else (
+                content or []):
+            if isinstance(block, dict) and block.get("type") == "compaction":
+                units.clear()
+            units.append({"role": role, **block} if isinstance(block, dict) else block)
+    return units
+
+
 def _units(body: Json) -> Iterator[Any]:
     """The request's cacheable blocks, in prefix order."""
     yield from body.get("tools") or []
@@ -61,13 +76,7 @@ def _units(body: Json) -> Iterator[Any]:
         yield {"type": "text", "text": system}
     elif isinstance(system, list):
         yield from system
-    for message in body.get("messages") or []:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            yield {"role": message.get("role"), "type": "text", "text": content}
-        else:
-            for block in content or []:
-                yield {"role": message.get("role"), **block} if isinstance(block, dict) else block
+    yield from _message_units(list(body.get("messages") or []))
 
 
 def _marker(unit: Any) -> str | None:
