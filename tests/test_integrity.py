@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from claude_nb.protocol.events import Finished, Stopped, ToolStatus, TurnBegan
+from claude_nb.protocol.events import Finished, Stopped, ToolChanged, TurnBegan
 from claude_nb.loopback import (LoopbackServer, Stream, Text, ToolUse, Turn as ScriptTurn,
                                 as_stream, text_turn, transcript, transcript_names)
 from claude_nb.protocol.sse import parse_frame
@@ -83,7 +83,7 @@ class Watch:
                 self.blocks.append(event.block)
                 self.texts[id(event.block)] = ""
             self.texts[id(event.block)] += event.text
-        if isinstance(event, ToolStatus) and event.status == "running":
+        if isinstance(event, ToolChanged) and event.status == "running":
             self.tool_running = True
 
     def streamed(self) -> list[str]:

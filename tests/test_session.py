@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from claude_nb.protocol.errors import APIError, ConnectionLost, StreamError, StreamStalled
-from claude_nb.protocol.events import Failed, Finished, Retrying, ToolStatus, TurnBegan
+from claude_nb.protocol.events import Failed, Finished, Retrying, ToolChanged, TurnBegan
 from claude_nb.loopback import (Text, ToolUse, Turn as ScriptTurn, http_error,
                                 http_error_file, text_turn, transcript)
 from claude_nb.run.session import Conversation
@@ -193,7 +193,7 @@ def test_tool_loop_runs_python_functions(api: Any) -> None:
                 text_turn("It is 42."))
     conv = Conversation(tools=[calculator, lookup])
     events = list(conv.send("what is 6*7?"))
-    statuses = [(e.block.name, e.status) for e in events if isinstance(e, ToolStatus)]
+    statuses = [(e.block.name, e.status) for e in events if isinstance(e, ToolChanged)]
     assert ("calculator", "done") in statuses and ("lookup", "done") in statuses
     second = api.requests[-1].body
     assert [t["name"] for t in second["tools"]] == ["calculator", "lookup"]
@@ -210,7 +210,7 @@ def test_stop_while_a_tool_runs_leaves_a_valid_history(api: Any) -> None:
     conv = Conversation(tools=[wait])
     reply = conv.send("wait a while")
     statuses: list[str] = []
-    reply.subscribe(lambda e: statuses.append(e.status) if isinstance(e, ToolStatus) else None)
+    reply.subscribe(lambda e: statuses.append(e.status) if isinstance(e, ToolChanged) else None)
 
     async def main() -> None:
         task = asyncio.ensure_future(reply.run())
@@ -269,7 +269,7 @@ def test_confirm_tools_wait_for_approval(api: Any) -> None:
     for answer in (False, True):
         reply = conv.send("clean up")
         reply.subscribe(lambda e, reply=reply, answer=answer: reply.approve(e.block.id, answer)
-                        if isinstance(e, ToolStatus) and e.status == "awaiting_approval"
+                        if isinstance(e, ToolChanged) and e.status == "awaiting_approval"
                         else None)
         reply.wait()
     assert calls == ["logs"]

@@ -13,7 +13,7 @@ import pytest
 from claude_nb.frontends.presenter import Presenter
 from claude_nb.loopback import ToolUse, text_turn
 from claude_nb.loopback import Turn as ScriptTurn
-from claude_nb.protocol.events import ToolStatus as ToolChanged
+from claude_nb.protocol.events import ToolChanged
 from claude_nb.protocol.status import TOOL_ENDINGS, ToolStatus
 from claude_nb.render import exports, static, toolcards
 from claude_nb.run.session import Conversation, Reply

@@ -19,7 +19,7 @@ from IPython.display import display
 
 from ..persist import provenance
 from ..protocol.errors import ClaudeNBError
-from ..protocol.events import ToolStatus
+from ..protocol.events import ToolChanged
 from ..protocol.redact import redact
 from ..render import errorcards, exports, jsontree, static, timeline
 from ..run.session import Conversation, Reply
@@ -111,7 +111,7 @@ def _approval_needs_a_frontend(event: Any, view: LiveView, reply: Reply,
                                loop: asyncio.AbstractEventLoop) -> None:
     """A `confirm=True` tool waits for Approve/Deny; with no frontend that can click
     (headless runs), deny it after the grace period instead of hanging."""
-    if isinstance(event, ToolStatus) and event.status == "awaiting_approval":
+    if isinstance(event, ToolChanged) and event.status == "awaiting_approval":
         def deny_if_unreachable() -> None:
             if not view.heard_from_frontend:
                 reply.approve(event.block.id, False)

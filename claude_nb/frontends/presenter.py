@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..protocol.events import Failed, Finished, Notice, Retrying, Stopped, ToolStatus, TurnBegan
+from ..protocol.events import Failed, Finished, Notice, Retrying, Stopped, ToolChanged, TurnBegan
 from ..protocol.transcript import (
     Block,
     BlockDelta,
@@ -74,7 +74,7 @@ class Presenter:
         self._handlers: dict[type, Callable[[Any], None]] = {
             TurnBegan: self._on_turn_began, BlockStarted: self._on_block_started,
             BlockDelta: self._on_delta, BlockFinished: self._on_block_finished,
-            TurnFinished: lambda e: self.flush(), ToolStatus: self._on_tool_status,
+            TurnFinished: lambda e: self.flush(), ToolChanged: self._on_tool_status,
             Retrying: self._on_retrying, Failed: self._on_failed, Stopped: self._on_stopped,
             Finished: self._on_finished, UnknownEvent: self._on_unknown_event,
             Notice: self._on_notice,
@@ -141,7 +141,7 @@ class Presenter:
             return
         self.sink({"op": "final", "id": bid, "html": blocks.block_html(block)})
 
-    def _on_tool_status(self, event: ToolStatus) -> None:
+    def _on_tool_status(self, event: ToolChanged) -> None:
         block = event.block
         self.sink({"op": "final", "id": self._id(block),
                    "html": blocks.tool_card_html(block, event.status, event.outcome,

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from ..protocol.events import Failed, Notice, Retrying, Stopped, ToolStatus
+from ..protocol.events import Failed, Notice, Retrying, Stopped, ToolChanged
 from ..protocol.transcript import (
     BlockDelta,
     BlockFinished,
@@ -44,7 +44,7 @@ def stream_to_terminal(reply: Reply, out: TextIO | None = None) -> None:
     try:
         for event in reply:
             _print_event(event, out)
-            if isinstance(event, ToolStatus) and event.status == "awaiting_approval":
+            if isinstance(event, ToolChanged) and event.status == "awaiting_approval":
                 reply.approve(event.block.id, _ask(event, out))
     except KeyboardInterrupt:
         raise Interrupted from None
@@ -63,7 +63,7 @@ def _print_event(event: Any, out: TextIO) -> None:
         _write(out, event.text)
     elif isinstance(event, BlockFinished) and isinstance(event.block, ThinkingBlock):
         _write(out, "\n[/thinking]\n")
-    elif isinstance(event, ToolStatus) and event.outcome is not None:
+    elif isinstance(event, ToolChanged) and event.outcome is not None:
         _write(out, f"\n[{event.block.name} → {event.status}] {_short(event.outcome.content)}\n")
     elif isinstance(event, Retrying):
         _write(out, f"\n[{event.error.title}; retrying in {event.delay:.0f} s]\n")
@@ -79,7 +79,7 @@ def _print_event(event: Any, out: TextIO) -> None:
         _write(out, "\n\n■ stopped — the partial answer is kept in the conversation.\n")
 
 
-def _ask(event: ToolStatus, out: TextIO) -> bool:
+def _ask(event: ToolChanged, out: TextIO) -> bool:
     """Approve a `confirm=True` tool at the prompt; anything but yes denies."""
     args = _safe(json.dumps(event.block.input, ensure_ascii=False))
     _write(out, f"\nRun tool {event.block.name}({args})? [y/N] ")

@@ -7,15 +7,16 @@ in order; renderers dispatch on the type. All are frozen and carry references, n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from .errors import ClaudeNBError
+from .status import ToolStatus
 from .transcript import Change, ToolUseBlock, Turn
 
 if TYPE_CHECKING:
     from .tooltypes import ToolOutcome
 
-__all__ = ["TurnBegan", "Retrying", "ToolStatus", "Notice", "Failed", "Stopped", "Finished",
+__all__ = ["TurnBegan", "Retrying", "ToolChanged", "Notice", "Failed", "Stopped", "Finished",
            "Event"]
 
 
@@ -38,12 +39,13 @@ class Retrying:
 
 
 @dataclass(frozen=True)
-class ToolStatus:
-    """A client tool call changed state: awaiting_approval, running, done, error, stopped."""
+class ToolChanged:
+    """A client tool call changed state (awaiting_approval, running, then one of
+    `TOOL_ENDINGS`); `status` is the `ToolStatus` its card shows."""
 
     block: ToolUseBlock
-    status: str
-    outcome: "ToolOutcome | None" = None
+    status: ToolStatus
+    outcome: ToolOutcome | None = None
     started_at: float | None = None
 
 
@@ -75,4 +77,4 @@ class Finished:
     data: Any = None
 
 
-Event = Union[Change, TurnBegan, Retrying, ToolStatus, Notice, Failed, Stopped, Finished]
+Event = Change | TurnBegan | Retrying | ToolChanged | Notice | Failed | Stopped | Finished

@@ -130,5 +130,5 @@ def live_block_html(block: Block) -> str:
 
 def tool_card_html(block: ToolUseBlock, status: str, outcome: Any = None, *,
                    started_at: float | None = None) -> str:
-    """A tool card for a session `ToolStatus` event (`outcome`: a `ToolOutcome` or None)."""
+    """A tool card for a session `ToolChanged` event (`outcome`: a `ToolOutcome` or None)."""
     return block_html(block, tool=ToolView.from_outcome(status, outcome, started_at=started_at))

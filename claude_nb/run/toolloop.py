@@ -20,8 +20,9 @@ from ..protocol.errors import (
     quotes_secret,
     redact_secret,
 )
-from ..protocol.events import Notice, Retrying, ToolStatus, TurnBegan
+from ..protocol.events import Notice, Retrying, ToolChanged, TurnBegan
 from ..protocol.options import Options
+from ..protocol.status import ToolStatus
 from ..protocol.transcript import ToolUseBlock, Turn
 from . import backend as _backend
 from . import models
@@ -143,7 +144,7 @@ async def _run_tools(reply: Reply, calls: list[ToolUseBlock]) -> list[dict[str, 
     async def approve(block: ToolUseBlock) -> bool:
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         reply._approvals[block.id] = fut
-        reply._emit(ToolStatus(block, "awaiting_approval"))
+        reply._emit(ToolChanged(block, ToolStatus.AWAITING_APPROVAL))
         try:
             return await fut
         finally:

@@ -2,7 +2,7 @@
 worker thread, so the event loop stays free for Stop), its timeout and its cancellation.
 
 `run_call` takes one `tool_use` block to exactly one `ToolOutcome`, announcing each state as
-a `ToolStatus` event; `run_tool` is the call proper, usable on its own.
+a `ToolChanged` event; `run_tool` is the call proper, usable on its own.
 """
 
 from __future__ import annotations
@@ -39,17 +39,17 @@ async def run_call(tool: Tool | None, block: ToolUseBlock, outcomes: dict[str, T
                                   is_error=True, display=None, elapsed=0.0,
                                   status=ToolStatus.DENIED)
         else:
-            emit(events.ToolStatus(block, "running", started_at=started))
+            emit(events.ToolChanged(block, ToolStatus.RUNNING, started_at=started))
             outcome = await run_tool(tool, block.input or {})
     except asyncio.CancelledError:
         outcome = ToolOutcome(content=STOPPED_RESULT, is_error=True, display=None,
                               elapsed=time.monotonic() - started,
                               status=ToolStatus.STOPPED)
         outcomes[block.id] = outcome
-        emit(events.ToolStatus(block, outcome.status, outcome))
+        emit(events.ToolChanged(block, outcome.status, outcome))
         raise
     outcomes[block.id] = outcome
-    emit(events.ToolStatus(block, outcome.status, outcome))
+    emit(events.ToolChanged(block, outcome.status, outcome))
     return outcome.result_param(block.id)
 
 
