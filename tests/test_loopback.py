@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import http.client
 import json
@@ -451,6 +452,11 @@ RESULT_B = {"type": "tool_result", "tool_use_id": "toolu_B", "content": "42"}
 THINKING = {"type": "thinking", "thinking": "hmm", "signature": FAKE_SIGNATURE}
 
 
+def image(media_type: str, data: bytes) -> dict[str, Any]:
+    return {"type": "image", "source": {"type": "base64", "media_type": media_type,
+                                        "data": base64.b64encode(data).decode()}}
+
+
 def body(*messages: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return {"model": "m", "max_tokens": 2048, "messages": list(messages), **fields}
 
@@ -502,6 +508,9 @@ INVALID = {
     "budget not below max_tokens": (
         body(user("a"), thinking={"type": "enabled", "budget_tokens": 2048}),
         "`max_tokens` must be greater than `thinking.budget_tokens`"),
+    "image bytes of another type": (body(user([image("image/webp", b"RIFF\0\0\0\0AVI LIST")])),
+                                    "the image data does not match it"),
+    "svg image": (body(user([image("image/svg+xml", b"<svg/>")])), "Input should be 'image/jpeg'"),
 }
 
 VALID = {
@@ -518,6 +527,9 @@ VALID = {
                               {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1",
                                "content": []}]), user("b")),
     "prefill": body(user("a"), assistant("The answer is")),
+    "images": body(user([image("image/png", b"\x89PNG\r\n\x1a\n"),
+                         image("image/webp", b"RIFF\0\0\0\0WEBPVP8 "),
+                         {"type": "text", "text": "what are these?"}])),
     "empty prefill list": body(user("a"), assistant([])),
     "redacted thinking": body(user("a"), assistant([{"type": "redacted_thinking", "data": "x"},
                                                     {"type": "text", "text": "hi"}]), user("b")),

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from itertools import pairwise
 from typing import Any
 
+from ..protocol.media import IMAGE_TYPES, sniff_image
 from .sse import Json
 
 __all__ = ["Rule", "MESSAGES_RULES", "COUNT_TOKENS_RULES", "validate"]
@@ -119,24 +120,20 @@ def _text_blocks(body: Json) -> str | None:
     return None
 
 
-_IMAGE_MAGIC = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
-                "image/gif": (b"GIF87a", b"GIF89a"), "image/webp": (b"RIFF",)}
-
-
 def _image_source(where: str, source: Any) -> str | None:
     if not isinstance(source, dict) or source.get("type") not in ("base64", "url"):
         return f"{where}.source: Input tag does not match any of the expected tags: 'base64', 'url'"
     if source["type"] == "url":
         return None if isinstance(source.get("url"), str) else f"{where}.source.url: Field required"
     media = source.get("media_type")
-    if media not in _IMAGE_MAGIC:
+    if media not in IMAGE_TYPES:
         return (f"{where}.source.base64.media_type: Input should be 'image/jpeg', 'image/png', "
                 "'image/gif' or 'image/webp'")
     try:
         data = base64.b64decode(str(source.get("data", "")), validate=True)
     except ValueError:
         return f"{where}.source.base64.data: invalid base64 data"
-    if not data.startswith(_IMAGE_MAGIC[media]):
+    if sniff_image(data) != media:
         return (f"{where}.source.base64.data: The image was specified using the {media} media "
                 "type, but the image data does not match it")
     return None
