@@ -15,6 +15,7 @@ __all__ = ["KEY_PLACEHOLDER", "PATTERNS", "redact", "redact_report", "secret_nam
 #: What the exact key in use is replaced by.
 KEY_PLACEHOLDER = "[API key]"
 
+#: An Anthropic API key, whoever's (the one key shape `redact` and `PATTERNS` both use).
 _KEY_SHAPE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{6,}")
 _MIN_SECRET = 8  # shorter "secrets" would blank out ordinary words
 
@@ -39,7 +40,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("private key", re.compile(
         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE "
         r"KEY-----|.*\Z)", re.DOTALL)),
-    ("Anthropic API key", re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{6,}")),
+    ("Anthropic API key", _KEY_SHAPE),
     ("OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}")),
     ("AWS access key", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
     ("AWS secret key", re.compile(
