@@ -163,3 +163,12 @@ def test_gateway_without_top_level_cache_control_gets_block_markers(api: Any) ->
         assert all("cache_control" not in b for m in body["messages"][:-1]
                    for b in m["content"])  # history itself is never marked
     assert second.usage.cache_read_input_tokens > 0
+
+
+def test_a_model_the_catalogue_lacks_is_asked_about_once(api: Any) -> None:
+    for _ in range(2):
+        assert Conversation(model="claude-custom-x", thinking=2048).send("hi").wait().status \
+            == "done"
+    asked = [r.path for r in api.requests if r.path.startswith("/v1/models")]
+    assert asked == ["/v1/models?limit=1000", "/v1/models/claude-custom-x"]
+    assert posts(api)[-1].body["thinking"] == {"type": "enabled", "budget_tokens": 2048}

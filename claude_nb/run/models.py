@@ -23,7 +23,8 @@ __all__ = ["cached_info", "catalog_sync", "day", "deprecation_warning", "fit", "
            "needs_capabilities",
            "remember", "window_of", "windows"]
 
-# (base_url) -> {model id: ModelInfo}; an empty dict means "the endpoint is missing".
+# base_url -> {model id or alias: ModelInfo, or None when the endpoint does not know it};
+# an empty dict means "the endpoint has no Models API".
 _CATALOGS: dict[str, dict[str, Any]] = {}
 _lock = threading.Lock()
 
@@ -61,8 +62,10 @@ async def lookup(client: Any, model: str) -> Any | None:
         return catalog.get(model)
     try:  # an alias or a model the listing left out
         info = await client.models.retrieve(model)
-    except Exception:
-        return None
+    except Exception as exc:
+        if not _missing(exc):
+            return None
+        info = None  # unknown here: not asked again
     with _lock:
         catalog[model] = info
     return info
@@ -81,7 +84,8 @@ def catalog_sync(client: Any, refresh: bool = False) -> list[Any] | None:
                 raise
             remember(client, None)
             return None
-    return list({id(m): m for m in catalog.values()}.values()) or None  # aliases once
+    listed = {id(m): m for m in catalog.values() if m is not None}  # aliases once
+    return list(listed.values()) or None
 
 
 def cached_info(base_url: str, model: str) -> Any | None:
@@ -93,7 +97,7 @@ def cached_info(base_url: str, model: str) -> Any | None:
 def windows() -> dict[str, int]:
     """Every known model's context window (`max_input_tokens`), by id."""
     with _lock:
-        infos = [i for catalog in _CATALOGS.values() for i in catalog.values()]
+        infos = [i for catalog in _CATALOGS.values() for i in catalog.values() if i]
     return {i.id: i.max_input_tokens for i in infos if getattr(i, "max_input_tokens", None)}
 
 
