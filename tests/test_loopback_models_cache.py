@@ -191,3 +191,14 @@ def test_compaction_block_replaces_what_it_summarizes_in_the_input(
     after = client.beta.messages.create(model="m", max_tokens=50, messages=compacted,
                                         betas=[COMPACT_BETA]).usage.input_tokens
     assert after < full / 20  # only the summary and the new question remain
+
+
+def test_unknown_enum_values_fail_for_any_model(client: anthropic.Anthropic) -> None:
+    base: dict[str, Any] = {"model": "claude-made-up", "max_tokens": 100,
+                            "messages": [{"role": "user", "content": "hi"}]}
+    bad_effort: Any = {"effort": "extreme"}
+    with pytest.raises(anthropic.BadRequestError, match=r"output_config\.effort: Input should"):
+        client.messages.create(output_config=bad_effort, **base)
+    with pytest.raises(anthropic.BadRequestError, match="does not match any of the expected"):
+        client.messages.create(thinking={"type": "sometimes"}, **base)  # type: ignore[misc]
+    client.messages.create(thinking={"type": "adaptive"}, output_config={"effort": "max"}, **base)

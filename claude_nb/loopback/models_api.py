@@ -110,11 +110,13 @@ def _error(message: str) -> Json:
 def capability_error(body: Json, models: Sequence[Json] = MODELS) -> str | None:
     """The API's 400 message for a request field the named model does not accept.
 
-    Models outside the catalogue (tests use made-up names) accept every field.
+    Values outside the API's enums fail for every model; otherwise models outside the
+    catalogue (tests use made-up names) accept every field.
     """
+    shape = _enum_error(body)
     model = find_model(str(body.get("model", "")), models)
-    if model is None:
-        return None
+    if shape is not None or model is None:
+        return shape
     caps, name = model["capabilities"], model["id"]
     thinking = body.get("thinking")
     kind = thinking.get("type") if isinstance(thinking, dict) else None
@@ -127,6 +129,20 @@ def capability_error(body: Json, models: Sequence[Json] = MODELS) -> str | None:
     if effort is not None and not caps["effort"].get(effort, {}).get("supported"):
         return f'output_config.effort: "{effort}" is not supported for this model ({name}).'
     return _context_management_error(body.get("context_management"), caps, name)
+
+
+def _enum_error(body: Json) -> str | None:
+    thinking = body.get("thinking")
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if thinking is not None and kind not in _THINKING_TYPES:
+        return ("thinking: Input tag " f"{kind!r}" " does not match any of the expected tags: "
+                + ", ".join(repr(t) for t in _THINKING_TYPES))
+    output_config = body.get("output_config")
+    effort = output_config.get("effort") if isinstance(output_config, dict) else None
+    if effort is not None and effort not in _EFFORTS:
+        return ("output_config.effort: Input should be "
+                + ", ".join(repr(e) for e in _EFFORTS[:-1]) + f" or {_EFFORTS[-1]!r}")
+    return None
 
 
 def _context_management_error(config: Any, caps: Json, name: str) -> str | None:
