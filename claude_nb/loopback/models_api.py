@@ -135,8 +135,8 @@ def _enum_error(body: Json) -> str | None:
     thinking = body.get("thinking")
     kind = thinking.get("type") if isinstance(thinking, dict) else None
     if thinking is not None and kind not in _THINKING_TYPES:
-        return ("thinking: Input tag " f"{kind!r}" " does not match any of the expected tags: "
-                + ", ".join(repr(t) for t in _THINKING_TYPES))
+        tags = ", ".join(repr(t) for t in _THINKING_TYPES)
+        return f"thinking: Input tag {kind!r} does not match any of the expected tags: {tags}"
     output_config = body.get("output_config")
     effort = output_config.get("effort") if isinstance(output_config, dict) else None
     if effort is not None and effort not in _EFFORTS:
