@@ -172,3 +172,15 @@ def test_a_model_the_catalogue_lacks_is_asked_about_once(api: Any) -> None:
     asked = [r.path for r in api.requests if r.path.startswith("/v1/models")]
     assert asked == ["/v1/models?limit=1000", "/v1/models/claude-custom-x"]
     assert posts(api)[-1].body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+
+
+def test_deprecated_model_gets_a_one_line_warning(api: Any) -> None:
+    reply = Conversation(model="claude-opus-4-1", thinking=2048).send("hi")
+    notices = [e.text for e in reply if isinstance(e, Notice)]
+    assert notices == ["claude-opus-4-1-20250805 is deprecated and retires on 2027-01-05; "
+                       "move to a newer model."]
+    assert reply.turns[0].notes == notices  # kept for the footer of the saved output
+    # once the catalogue is known, a plain request to that model is warned about too
+    plain = [e for e in Conversation(model="claude-opus-4-1").send("again")
+             if isinstance(e, Notice)]
+    assert len(plain) == 1
