@@ -184,3 +184,20 @@ def test_deprecated_model_gets_a_one_line_warning(api: Any) -> None:
     plain = [e for e in Conversation(model="claude-opus-4-1").send("again")
              if isinstance(e, Notice)]
     assert len(plain) == 1
+
+
+def test_demo_backend_compacts_when_the_trigger_is_reached() -> None:
+    import anthropic
+
+    from claude_nb.demo.backend import make_demo_server
+
+    edits = {"edits": [{"type": "compact_20260112",
+                        "trigger": {"type": "input_tokens", "value": 100}}]}
+    with make_demo_server(delay=0) as srv, anthropic.Anthropic(
+            base_url=srv.base_url, api_key="demo", max_retries=0) as client:
+        reply = client.beta.messages.create(
+            model="claude-sonnet-4-6", max_tokens=500, betas=["compact-2026-01-12"],
+            messages=[{"role": "user", "content": "summarize " * 200}],
+            context_management=edits)  # type: ignore[arg-type]
+    assert reply.content[0].type == "compaction" and reply.content[0].content
+    assert reply.content[1].type == "text"

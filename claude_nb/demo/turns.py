@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..loopback import Response, Stream, Text, Thinking, Turn
+from ..loopback import Response, Stream, Text, Thinking, Turn, estimate_tokens
 from ..loopback.cache import PromptCache
+from ..loopback.compaction import compacting
 from ..loopback.script import Block
 from ..protocol.sse import parse_frame
 from .ask import Ask
@@ -22,13 +23,16 @@ _CACHE = PromptCache()  # the loopback's accounting: a repeated prefix is a cach
 
 def turn(ask: Ask, blocks: Sequence[Block], stop_reason: str = "end_turn",
          thinking: str | None = None, **usage: Any) -> Turn:
-    """A demo turn: thinking first when the request enabled it, cut at max_tokens."""
+    """A demo turn: thinking first when the request enabled it, cut at max_tokens, and a
+    compaction block first when the request's context management trigger is reached."""
     blocks = list(blocks)
     if ask.thinking and not ask.results:
         blocks.insert(0, Thinking(thinking or GENERIC_THINKING))
     blocks, stop_reason = _cut(blocks, ask.max_tokens, stop_reason)
-    return Turn(blocks=blocks, stop_reason=stop_reason, model=DEMO_MODEL, chunk=CHUNK,
-                usage={**_CACHE.account(dict(ask.request)).usage(), **usage})
+    request = dict(ask.request)
+    made = Turn(blocks=blocks, stop_reason=stop_reason, model=DEMO_MODEL, chunk=CHUNK,
+                usage={**_CACHE.account(request).usage(), **usage})
+    return compacting(made, request, estimate_tokens(request))
 
 
 def _cut(blocks: list[Block], max_tokens: int, stop_reason: str) -> tuple[list[Block], str]:
