@@ -201,3 +201,15 @@ def test_demo_backend_compacts_when_the_trigger_is_reached() -> None:
             context_management=edits)  # type: ignore[arg-type]
     assert reply.content[0].type == "compaction" and reply.content[0].content
     assert reply.content[1].type == "text"
+
+
+def test_compact_with_a_trigger_is_compacted_by_the_server_and_carried(api: Any) -> None:
+    conv = Conversation(compact=200)
+    first = conv.send("Describe df. " + "The frame has many columns. " * 100).wait()
+    sent = posts(api)[-1].body["context_management"]
+    assert sent == {"edits": [{"type": "compact_20260112",
+                               "trigger": {"type": "input_tokens", "value": 200}}]}
+    assert isinstance(first.turns[0].blocks[0], CompactionBlock)
+    conv.send("and then?").wait()
+    assert posts(api)[-1].body["messages"][1]["content"][0]["type"] == "compaction"
+    assert all(r.error is None for r in api.requests)

@@ -32,8 +32,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
                    "(output_config.effort)")
     p.add_argument("--cache", choices=CACHE_CHOICES, help="prompt caching of the "
                    "conversation for this turn (default: Claude.cache, 5m)")
-    p.add_argument("--compact", action="store_true", help="let the server summarize "
-                   "earlier turns when the context grows long (context management)")
+    p.add_argument("--compact", nargs="?", const=True, type=int, metavar="TOKENS",
+                   help="let the server summarize earlier turns when the context grows long "
+                   "(context management); TOKENS: when the input reaches this many")
     p.add_argument("--usage", action="store_true", help="table of this conversation's "
                    "requests: tokens by kind, cost, speed, totals")
     p.add_argument("--models", action="store_true", help="models the API offers, with their "

@@ -23,7 +23,7 @@ def thinking_param(thinking: int | str) -> dict[str, Any]:
     return {"type": "enabled", "budget_tokens": int(thinking)}
 
 
-def _context_management(kwargs: dict[str, Any], compact: bool) -> None:
+def _context_management(kwargs: dict[str, Any], compact: bool | int) -> None:
     """Server-side compaction, and history holding compaction blocks, need the beta header;
     both go through the SDK's `extra_*` arguments so the one `messages.create` path stays."""
     carries = any(isinstance(b, dict) and b.get("type") == "compaction"
@@ -33,7 +33,10 @@ def _context_management(kwargs: dict[str, Any], compact: bool) -> None:
         return
     kwargs["extra_headers"] = {**kwargs.get("extra_headers", {}), "anthropic-beta": COMPACT_BETA}
     if compact:
-        edits = [{"type": "compact_20260112"}]
+        edit: dict[str, Any] = {"type": "compact_20260112"}
+        if compact is not True:
+            edit["trigger"] = {"type": "input_tokens", "value": int(compact)}
+        edits = [edit]
         kwargs["extra_body"] = {**kwargs.get("extra_body", {}),
                                 "context_management": {"edits": edits}}
 
@@ -48,7 +51,8 @@ class Options:
     thinking: int | str | None = None  # a budget in tokens, "adaptive", or None = off
     effort: str | None = None  # output_config.effort: low | medium | high | xhigh | max
     cache: str = "5m"  # prompt caching of the conversation prefix: "5m" | "1h" | "off"
-    compact: bool = False  # server-side compaction of long conversations (beta)
+    compact: bool | int = False  # server-side compaction (beta); an int: its trigger, in
+    # input tokens (the API's default: 150,000)
     temperature: float | None = None
     tools: tuple[Tool, ...] = ()
     web_search: bool = False
@@ -62,7 +66,7 @@ class Options:
     retry_cap: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def merge(self, **overrides: Any) -> "Options":
+    def merge(self, **overrides: Any) -> Options:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def request(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
