@@ -13,15 +13,20 @@ from .run.toolschema import tool
 __version__ = "0.1.0"
 
 __all__ = ["Conversation", "Reply", "Tool", "tool", "ClaudeNBError", "set_api_key", "Chat",
-           "__version__", "load_ipython_extension", "unload_ipython_extension"]
+           "map", "__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 
 def __getattr__(name: str) -> Any:
-    """`claude_nb.Chat` without importing widgets (and IPython) for plain scripts."""
+    """`claude_nb.Chat` without importing widgets (and IPython) for plain scripts;
+    `claude_nb.map` (many prompts at once) loaded on first use."""
     if name == "Chat":
         from .frontends.chat import Chat
 
         return Chat
+    if name == "map":
+        from .bulk import map
+
+        return map
     raise AttributeError(f"module 'claude_nb' has no attribute {name!r}")
 
 

@@ -16,7 +16,8 @@ MODULES = ["claude_nb", "claude_nb.protocol.transcript", "claude_nb.run.session"
            "claude_nb.protocol.tooltypes", "claude_nb.run.toolschema", "claude_nb.run.toolrun",
            "claude_nb.run.toolresults", "claude_nb.run.toolnames", "claude_nb.run.inspector", "claude_nb.protocol.sse",
            "claude_nb.render.timeline", "claude_nb.loopback", "claude_nb.frontends.chat",
-           "claude_nb.frontends.view", "claude_nb.frontends.presenter", "claude_nb.frontends.display", "claude_nb.frontends.magic"]
+           "claude_nb.frontends.view", "claude_nb.frontends.presenter", "claude_nb.frontends.display", "claude_nb.frontends.magic",
+           "claude_nb.bulk", "claude_nb.loopback.batches"]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -30,7 +31,7 @@ def test_all_names_exist(name: str) -> None:
 
 def test_top_level_surface_is_small() -> None:
     assert set(claude_nb.__all__) == {
-        "Conversation", "Reply", "Tool", "tool", "ClaudeNBError", "set_api_key", "Chat",
+        "Conversation", "Reply", "Tool", "tool", "ClaudeNBError", "set_api_key", "Chat", "map",
         "__version__", "load_ipython_extension", "unload_ipython_extension"}
 
 

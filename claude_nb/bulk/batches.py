@@ -148,7 +148,7 @@ class _Poll:
         for attempt in range(6):
             try:
                 return await method(*args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - classified: transient ones retried
+            except Exception as exc:
                 error = redact_secret(classify(exc), self.backend.api_key)
                 transient = isinstance(error, (ConnectionLost, StreamStalled)) or (
                     isinstance(error, APIError) and error.retryable)

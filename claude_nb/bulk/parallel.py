@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +35,8 @@ from .requests import ItemRequest
 
 __all__ = ["Limiter", "rate_limit_wait", "run_parallel"]
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 6  # per item, for failures of its own (5xx, dropped connections)
+MAX_RATE_LIMITED = 40  # per item, for 429/529: the run slows down, the item is not to blame
 MAX_WAIT = 120.0  # a longer retry-after fails the item (run it again later) instead
 _FATAL_STATUS = frozenset({401, 402, 403, 404})
 _RESET_HEADERS = (("requests", "anthropic-ratelimit-requests"),
@@ -71,13 +72,17 @@ class Limiter:
         self.resume_at = 0.0  # monotonic
         self._successes = 0
 
-    async def gate(self, worker: int) -> None:
-        """Wait until this worker may send (not paused, and inside the current limit)."""
-        while True:
+    async def gate(self, worker: int, new_item: bool = True,
+                   needed: Callable[[], bool] = lambda: True) -> bool:
+        """Wait until this worker may send: not paused, and for a new item, inside the
+        current limit (a retry holds its item already: it only waits out the pause).
+        False when, meanwhile, it is no longer `needed()` (no items left)."""
+        while needed():
             hold = self.resume_at - time.monotonic()
-            if hold <= 0 and worker < self.limit:
-                return
+            if hold <= 0 and (worker < self.limit or not new_item):
+                return True
             await asyncio.sleep(hold if hold > 0 else 0.05 + 0.05 * random.random())
+        return False
 
     def pause(self, seconds: float) -> None:
         self.resume_at = max(self.resume_at, time.monotonic() + seconds)
@@ -93,9 +98,9 @@ class Limiter:
             self._successes = 0
 
 
-def _retry_after(error: ClaudeNBError, attempt: int) -> float | None:
+def _retry_after(error: ClaudeNBError, attempt: int, most: int) -> float | None:
     """Seconds before this item's next attempt, or None when it should not be retried."""
-    if attempt + 1 >= MAX_ATTEMPTS:
+    if attempt + 1 >= most:
         return None
     if isinstance(error, APIError):
         if not error.retryable:
@@ -131,8 +136,7 @@ class _Run:
 
     async def worker(self, index: int) -> None:
         while self.queue and self.fatal is None:
-            await self.limiter.gate(index)
-            if not self.queue or self.fatal is not None:
+            if not await self.limiter.gate(index, needed=self.wanted):
                 return
             request = self.queue.pop()
             self.job.tally.in_flight += 1
@@ -143,14 +147,18 @@ class _Run:
                 self.job.tally.in_flight -= 1
                 self.job.on_change()
 
+    def wanted(self) -> bool:
+        return bool(self.queue) and self.fatal is None
+
     async def send(self, request: ItemRequest, index: int) -> None:
-        for attempt in range(MAX_ATTEMPTS):
+        attempt = limited = 0
+        while True:
             try:
                 message = await (self.ask_with_tools(request) if self.job.options.tools
                                  else self.ask(request))
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - every failure is an item's value
+            except Exception as exc:
                 error = redact_secret(classify(exc), self.backend.api_key)
                 response = getattr(exc, "response", None)
                 if response is not None:
@@ -160,16 +168,20 @@ class _Run:
                     self.fatal = self.fatal or error
                     self.job.failed(request.key, "failed", error.message)
                     return
-                delay = _retry_after(error, attempt)
+                rate_limited = status in (429, 529)
+                delay = (_retry_after(error, limited, MAX_RATE_LIMITED) if rate_limited
+                         else _retry_after(error, attempt, MAX_ATTEMPTS))
                 if delay is None:
                     self.job.failed(request.key, "failed", f"{error.title}: {error.message}")
                     return
-                if status in (429, 529):
+                if rate_limited:
+                    limited += 1
                     self.limiter.shrink()
                     self.limiter.pause(delay)
                     self.note(f"paused {delay:.3g} s ({error.title})")
-                    await self.limiter.gate(index)
+                    await self.limiter.gate(index, new_item=False)
                 else:
+                    attempt += 1
                     await asyncio.sleep(delay)
                 continue
             self.limiter.success()

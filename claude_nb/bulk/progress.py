@@ -9,6 +9,7 @@ by static HTML, so a saved notebook keeps the summary without widget state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -56,10 +57,8 @@ class Progress:
         if wait <= 0:
             self.draw()
         elif self._timer is None:
-            try:
+            with contextlib.suppress(RuntimeError):  # no loop: the next change draws
                 self._timer = asyncio.get_running_loop().call_later(wait, self.draw)
-            except RuntimeError:
-                pass
 
     def draw(self) -> None:
         self._timer = None

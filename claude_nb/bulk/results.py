@@ -10,15 +10,14 @@ waiting, and `cancel()` cancels the batch at the API.
 from __future__ import annotations
 
 import asyncio
-import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any, overload
 
 from ..protocol.errors import ClaudeNBError, classify
 from ..run import backend as _backend
+from ..run.interrupt import interrupt_stops
 from .batches import cancel_batches, run_batches
 from .items import USAGE_FIELDS, ItemResult
 from .job import Job
@@ -124,7 +123,7 @@ class MapResult(Sequence[ItemResult]):
             return self
         progress = self._progress()
         try:
-            with _interrupt_stops(self):
+            with interrupt_stops(self.stop):
                 await self._run()
         finally:
             self._finish(progress)
@@ -173,7 +172,7 @@ class MapResult(Sequence[ItemResult]):
             if not self._stop_reason:
                 raise
             self.status = "waiting" if self.batch and self.job.tally.batch_ids else "stopped"
-        except Exception as exc:  # noqa: BLE001 - shown as the run's one error
+        except Exception as exc:
             self.error, self.status = classify(exc), "failed"
         finally:
             self.job.tally.finished = time.monotonic()
@@ -226,31 +225,10 @@ class MapResult(Sequence[ItemResult]):
         def run() -> None:  # a thread: this one may be inside a running loop (a kernel)
             try:
                 asyncio.run(cancel_batches(self.batch_ids, backend))
-            except Exception as exc:  # noqa: BLE001 - re-raised on the calling thread
+            except Exception as exc:
                 errors.append(exc)
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
         thread.join()
         if errors:
             raise classify(errors[0]) from None
-
-
-@contextmanager
-def _interrupt_stops(result: MapResult) -> Iterator[None]:
-    """While awaited on the main thread's loop, SIGINT stops the map instead of tearing
-    through the loop (which would leave connections open)."""
-    loop = asyncio.get_running_loop()
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    try:
-        loop.add_signal_handler(signal.SIGINT, result.stop, "interrupt")
-    except (NotImplementedError, RuntimeError, ValueError):
-        yield
-        return
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
-        signal.signal(signal.SIGINT, previous)

@@ -134,7 +134,8 @@ class Batches:
         except (ValueError, KeyError, TypeError):
             return _error(400, "invalid_request_error", "requests: Field required")
         if not isinstance(requests, list) or not requests:
-            return _error(400, "invalid_request_error", "requests: List should have at least 1 item")
+            return _error(400, "invalid_request_error",
+                          "requests: List should have at least 1 item")
         if len(requests) > self.max_requests:
             return _error(400, "invalid_request_error",
                           f"requests: List should have at most {self.max_requests} items")
