@@ -142,6 +142,7 @@ class _Widget(_Sink):
     def close(self, progress: Progress) -> None:
         html = progress.html()
         if self.handle is not None:
-            self.handle.update({"text/html": html, "text/plain": progress.line()}, raw=True)
+            plain = "\n".join(filter(None, [progress.line(), progress.footer]))
+            self.handle.update({"text/html": html, "text/plain": plain}, raw=True)
         for widget in (self.stop, self.cancel, self.html, self.box):
             widget.close()

@@ -134,16 +134,23 @@ class MapResult(Sequence[ItemResult]):
         if self.status != "pending":
             return self
         progress = self._progress()
-        thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True,
-                                  name="claude_nb-map")
+        ended = threading.Event()
+
+        def run() -> None:
+            try:
+                asyncio.run(self._run())
+            finally:
+                ended.set()
+        thread = threading.Thread(target=run, daemon=True, name="claude_nb-map")
         thread.start()
         try:
-            while thread.is_alive():
-                try:
-                    thread.join(0.1)
+            while not ended.is_set():
+                try:  # (an interrupted Thread.join can report a live thread as ended)
+                    ended.wait(0.1)
                 except KeyboardInterrupt:
                     self._started.wait(5)
                     self.stop("interrupt")
+            thread.join()
         finally:
             self._finish(progress)
         return self
