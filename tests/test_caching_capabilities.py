@@ -213,3 +213,25 @@ def test_compact_with_a_trigger_is_compacted_by_the_server_and_carried(api: Any)
     conv.send("and then?").wait()
     assert posts(api)[-1].body["messages"][1]["content"][0]["type"] == "compaction"
     assert all(r.error is None for r in api.requests)
+
+
+@pytest.mark.parametrize(("capability", "send", "words"), [
+    ("structured_outputs", {"schema": {"type": "object"}}, "structured outputs"),
+    ("image_input", {"prompt": [{"type": "image", "source": {
+        "type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
+        {"type": "text", "text": "what is this?"}]}, "image input"),
+])
+def test_inputs_the_model_cannot_read_fail_before_sending(api: Any, capability: str,
+                                                          send: dict[str, Any],
+                                                          words: str) -> None:
+    import copy
+
+    limited = copy.deepcopy(api.models[1])
+    limited["id"] = "claude-limited-1"
+    limited["capabilities"][capability] = {"supported": False}
+    api.models = [*api.models, limited]
+    prompt = send.pop("prompt", "hi")
+    reply = Conversation(model="claude-limited-1", **send).send(prompt).wait()
+    assert reply.status == "failed" and isinstance(reply.error, ConfigError)
+    assert reply.error.message.startswith(f"claude-limited-1 does not support {words}")
+    assert posts(api) == []

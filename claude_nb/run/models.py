@@ -123,10 +123,32 @@ def deprecation_warning(info: Any) -> str | None:
     return f"{info.id} is deprecated and retires{when}; move to a newer model."
 
 
+def _inputs(kwargs: dict[str, Any]) -> set[str]:
+    """Content kinds some models do not read: "image", "pdf" (in any message)."""
+    kinds = set()
+    for message in kwargs.get("messages") or []:
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind == "image":
+                kinds.add("image")
+            elif kind == "document" and (block.get("source") or {}).get(
+                    "media_type") == "application/pdf":
+                kinds.add("pdf")
+    return kinds
+
+
+def _web_search(kwargs: dict[str, Any]) -> bool:
+    return any(str(t.get("type", "")).startswith("web_search")
+               for t in kwargs.get("tools") or [] if isinstance(t, dict))
+
+
 def needs_capabilities(kwargs: dict[str, Any]) -> bool:
-    """Whether the request uses a field some models do not take."""
-    return bool(kwargs.get("thinking") or (kwargs.get("output_config") or {}).get("effort")
-                or (kwargs.get("extra_body") or {}).get("context_management"))
+    """Whether the request uses a field or input some models do not take."""
+    config = kwargs.get("output_config") or {}
+    return bool(kwargs.get("thinking") or config.get("effort") or config.get("format")
+                or (kwargs.get("extra_body") or {}).get("context_management")
+                or _web_search(kwargs) or _inputs(kwargs))
 
 
 def _supported(node: Any, name: str) -> bool:
@@ -162,7 +184,22 @@ def fit(kwargs: dict[str, Any], info: Any | None) -> tuple[dict[str, Any], list[
         if not _supported(caps.context_management, edit["type"]):
             raise _unsupported(name, f"server-side compaction ({edit['type']})",
                                "Switch it off with `Claude.compact = False`.")
+    _check_inputs(kwargs, caps, name)
     return kwargs, notices
+
+
+def _check_inputs(kwargs: dict[str, Any], caps: Any, name: str) -> None:
+    """Structured output, the web search tool, images and PDFs, where the model says no."""
+    if (kwargs.get("output_config") or {}).get("format") and not _supported(
+            caps, "structured_outputs"):
+        raise _unsupported(name, "structured outputs (--json / --schema)")
+    if _web_search(kwargs) and not _supported(caps.server_tools, "web_search"):
+        raise _unsupported(name, "the web search tool")
+    kinds = _inputs(kwargs)
+    if "image" in kinds and not _supported(caps, "image_input"):
+        raise _unsupported(name, "image input")
+    if "pdf" in kinds and not _supported(caps, "pdf_input"):
+        raise _unsupported(name, "PDF input")
 
 
 def _fit_thinking(thinking: dict[str, Any], caps: Any, name: str,
