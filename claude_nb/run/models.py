@@ -2,8 +2,9 @@
 
 `client.models.list()` is asked once per kernel and API endpoint; where the endpoint is
 missing (a gateway, an old proxy) or unreachable, nothing is known and requests go out as
-written. Only requests that use a capability-dependent field (thinking, effort, compaction)
-look a model up, so a plain conversation makes no extra request.
+written. Only requests that use something some models lack (thinking, effort, compaction,
+structured output, web search, images, PDFs) look a model up, so a plain conversation makes
+no extra request; a model already known is warned about when deprecated.
 
 `fit(kwargs, info)` converts what can be converted, with a notice (a thinking budget on a
 model that only thinks adaptively, and the reverse), and raises `ConfigError` naming the model
@@ -20,8 +21,7 @@ from ..protocol.errors import ConfigError
 from ..protocol.options import thinking_param
 
 __all__ = ["cached_info", "catalog_sync", "day", "deprecation_warning", "fit", "lookup",
-           "needs_capabilities",
-           "remember", "window_of", "windows"]
+           "needs_capabilities", "remember", "windows"]
 
 # base_url -> {model id or alias: ModelInfo, or None when the endpoint does not know it};
 # an empty dict means "the endpoint has no Models API".
@@ -99,12 +99,6 @@ def windows() -> dict[str, int]:
     with _lock:
         infos = [i for catalog in _CATALOGS.values() for i in catalog.values() if i]
     return {i.id: i.max_input_tokens for i in infos if getattr(i, "max_input_tokens", None)}
-
-
-def window_of(base_url: str, model: str) -> int | None:
-    """The model's context window (`max_input_tokens`) when known."""
-    info = cached_info(base_url, model)
-    return getattr(info, "max_input_tokens", None) if info is not None else None
 
 
 def day(value: Any) -> str:
