@@ -14,6 +14,8 @@ from typing import Any
 
 from ..protocol.transcript import (
     Block,
+    CompactionBlock,
+    FallbackBlock,
     RedactedThinkingBlock,
     ServerToolResultBlock,
     ServerToolUseBlock,
@@ -23,6 +25,7 @@ from ..protocol.transcript import (
     UnknownBlock,
 )
 from . import html as h
+from .apicards import compaction_html, fallback_html
 from .citations import (
     MARK_CLOSE,
     MARK_OPEN,
@@ -97,6 +100,8 @@ HTML_RENDERERS: dict[type[Block], Renderer] = {
     ToolUseBlock: tool_html,
     ServerToolUseBlock: tool_html,
     ServerToolResultBlock: server_result_html,
+    CompactionBlock: compaction_html,
+    FallbackBlock: fallback_html,
     UnknownBlock: _unknown_html,
     Block: _unknown_html,
 }
@@ -104,7 +109,8 @@ HTML_RENDERERS: dict[type[Block], Renderer] = {
 KINDS: dict[type[Block], str] = {
     TextBlock: "text", ThinkingBlock: "thinking", RedactedThinkingBlock: "redacted_thinking",
     ToolUseBlock: "tool_use", ServerToolUseBlock: "server_tool_use",
-    ServerToolResultBlock: "server_tool_result", UnknownBlock: "unknown", Block: "unknown",
+    ServerToolResultBlock: "server_tool_result", CompactionBlock: "compaction",
+    FallbackBlock: "notice", UnknownBlock: "unknown", Block: "unknown",
 }
 
 

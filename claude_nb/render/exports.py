@@ -25,6 +25,7 @@ from ..protocol.transcript import (
     Turn,
     UnknownBlock,
 )
+from . import apicards
 from . import html as h
 from .citations import Source, cite_numbers, with_marks
 from .context import Ctx, Renderer, ToolView
@@ -136,6 +137,8 @@ MARKDOWN_RENDERERS: dict[type[Block], Renderer] = {
     ToolUseBlock: _tool_md,
     ServerToolUseBlock: _tool_md,
     ServerToolResultBlock: _server_result_md,
+    **{cls: (lambda f: lambda b, ctx: "*" + _md_escape(f(b, ctx)) + "*")(fn)
+       for cls, fn in apicards.plain_renderers().items()},
     UnknownBlock: _unknown_md,
     Block: _unknown_md,
 }
@@ -217,6 +220,7 @@ PLAIN_RENDERERS: dict[type[Block], Renderer] = {
     ToolUseBlock: _tool_plain,
     ServerToolUseBlock: _tool_plain,
     ServerToolResultBlock: _server_result_plain,
+    **apicards.plain_renderers(),
     UnknownBlock: _unknown_plain,
     Block: _unknown_plain,
 }

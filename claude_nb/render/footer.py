@@ -17,6 +17,7 @@ from ..protocol.transcript import (
     Turn,
     Usage,
 )
+from . import apicards
 from . import html as h
 
 __all__ = ["STOP_WORDS", "FooterSource", "Totals", "footer_html", "footer_text"]
@@ -44,6 +45,9 @@ class Totals:
     stop_sequence: str | None = None
     truncated: bool = False
     turns: int = 1
+    cost_items: tuple[tuple[str, str], ...] = ()  # cost in USD, context-window fill
+    refusal: str | None = None  # a refusal's category and explanation, in words
+    notes: tuple[str, ...] = ()  # about the requests (a setting converted for the model)
     #: The output count was estimated from streamed text (stopped before `message_delta`):
     #: `estimated_output` holds the estimate, None when nothing streamed.
     output_estimated: bool = False
@@ -66,6 +70,9 @@ class Totals:
                    tokens_per_second=tokens_per_second(seq),
                    stop_reason=last.stop_reason, stop_sequence=last.stop_sequence,
                    truncated=last.truncated, turns=len(seq),
+                   cost_items=tuple(apicards.cost_items(seq)),
+                   refusal=apicards.refusal_text(last.refusal) if last.refusal else None,
+                   notes=tuple(n for t in seq for n in t.notes),
                    output_estimated=output.estimated,
                    estimated_output=output.tokens if output.estimated else None)
 
@@ -107,6 +114,8 @@ def _footer_items(t: Totals, *, demo: bool, stopped: bool | str,
         words = STOP_WORDS.get(key, key)
         if key == "stop_sequence" and t.stop_sequence:
             words += f" “{t.stop_sequence}”"
+        if key == "refusal" and t.refusal:
+            words = t.refusal
         items.append((f"cnb-stop cnb-stop-{key if key in STOP_WORDS else 'other'}", words))
     return items
 
@@ -118,6 +127,8 @@ def _usage_items(t: Totals) -> list[tuple[str, str]]:
                                                ("cache write", u.cache_creation_input_tokens)) if n]
     if cache:
         items.append(("cnb-cache", " · ".join(cache)))
+    items.extend(t.cost_items)
+    items.extend(("cnb-note", f"note: {n}") for n in t.notes)
     if server := _server_use_words(u):
         items.append(("cnb-server-use", server))
     # "first token" (TTFT: request → first content delta), named so it is not read as the
