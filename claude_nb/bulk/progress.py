@@ -122,7 +122,7 @@ class _Widget(_Sink):
 
     def __init__(self, batch: bool, stop: Callable[[], None],
                  cancel: Callable[[], None]) -> None:
-        import ipywidgets as w  # type: ignore[import-untyped]
+        import ipywidgets as w
         from IPython.display import display
 
         self.html = w.HTML()

@@ -123,19 +123,23 @@ def fence_lang(info: str) -> str:
     return words[0] if words else ""
 
 
-def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                  env: EnvType) -> str:
     token = tokens[idx]
-    return code_html(token.content, fence_lang(token.info), highlighted=TAIL not in env)  # once, on commit
+    # highlighted once, on commit
+    return code_html(token.content, fence_lang(token.info), highlighted=TAIL not in env)
 
 
-def _render_code_block(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+def _render_code_block(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                       env: EnvType) -> str:
     return code_html(tokens[idx].content, "", highlighted=False)
 
 
 # ---------------------------------------------------------------- links and images
 
 
-def _render_link_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+def _render_link_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                      env: EnvType) -> str:
     """Links open in a new tab, without referrer or opener; `validate_link` lets inline
     images through for `![]()`, but a link never points at a `data:` url."""
     token = tokens[idx]
@@ -146,7 +150,8 @@ def _render_link_open(self: Any, tokens: Sequence[Token], idx: int, options: Opt
     return str(self.renderToken(tokens, idx, options, env))
 
 
-def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                  env: EnvType) -> str:
     """Inline raster data: images render; anything else becomes a click-to-open link.
 
     A remote `<img>` would load by itself, so a prompt-injected image URL could carry
@@ -172,11 +177,13 @@ def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Options
 # ---------------------------------------------------------------- math
 
 
-def _render_math_inline(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+def _render_math_inline(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                        env: EnvType) -> str:
     return f'<span class="cnb-math">{escapeHtml(tokens[idx].content.strip())}</span>'
 
 
-def _render_math_block(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+def _render_math_block(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                       env: EnvType) -> str:
     token = tokens[idx]
     label = f'<span class="cnb-math-label">({escapeHtml(token.info)})</span>' if token.info else ""
     return f'<div class="cnb-math-block">{escapeHtml(token.content.strip())}{label}</div>\n'
@@ -185,12 +192,14 @@ def _render_math_block(self: Any, tokens: Sequence[Token], idx: int, options: Op
 def _open_math_in_tail(state: StateBlock, startLine: int, endLine: int, silent: bool) -> bool:
     """Tail only: a top-level `$$` whose closing `$$` has not arrived yet is shown as an
     open math block instead of a paragraph of dollar signs."""
-    if TAIL not in state.env or state.level or endLine != state.lineMax or state.is_code_block(startLine):
+    if (TAIL not in state.env or state.level or endLine != state.lineMax
+            or state.is_code_block(startLine)):
         return False
     pos = state.bMarks[startLine] + state.tShift[startLine]
     if not state.src.startswith("$$", pos):
         return False
-    if any(not state.src[state.bMarks[n] : state.eMarks[n]].strip() for n in range(startLine + 1, endLine)):
+    if any(not state.src[state.bMarks[n] : state.eMarks[n]].strip()
+           for n in range(startLine + 1, endLine)):
         return False  # dollarmath stops at a blank line: this will never be math
     if not silent:
         token = state.push("math_block", "math", 0)
@@ -205,7 +214,8 @@ def _open_math_in_tail(state: StateBlock, startLine: int, endLine: int, silent: 
 # ---------------------------------------------------------------- footnotes
 
 
-def _footnote_def_keeping_ids(state: StateBlock, startLine: int, endLine: int, silent: bool) -> bool:
+def _footnote_def_keeping_ids(state: StateBlock, startLine: int, endLine: int,
+                               silent: bool) -> bool:
     """The plugin's definition rule resets a label's id to -1; a streamed document may
     already have numbered that label in committed text, so keep ids that are set.
 
@@ -296,13 +306,15 @@ def _build() -> MarkdownIt:
     md.validateLink = validate_link  # type: ignore[method-assign]
     tasklists_plugin(md)
     footnote_plugin(md, move_to_end=False, always_match_refs=True)
-    md.block.ruler.at("footnote_def", _footnote_def_keeping_ids, {"alt": ["paragraph", "reference"]})
+    md.block.ruler.at("footnote_def", _footnote_def_keeping_ids,
+                      {"alt": ["paragraph", "reference"]})
     md.core.ruler.push("cnb_footnote_defs", _collect_footnote_defs)
     md.core.ruler.after("block", "cnb_stabilize_tail", stabilize_tail)
     # No digits or spaces next to inline `$`: "$5 and $10" stays prose, not math.
     dollarmath_plugin(md, allow_space=False, allow_digits=False, allow_blank_lines=False)
     md.block.ruler.after("math_block", "cnb_open_math", _open_math_in_tail)
-    md.block.ruler.at("fence", _fence_noting_closure, {"alt": ["paragraph", "reference", "blockquote", "list"]})
+    md.block.ruler.at("fence", _fence_noting_closure,
+                      {"alt": ["paragraph", "reference", "blockquote", "list"]})
     for name, rule in (
         ("fence", _render_fence),
         ("code_block", _render_code_block),

@@ -15,7 +15,8 @@ _MAX_ITEMS = 200
 
 def _leaf(value: Any) -> str:
     kind = "null" if value is None else type(value).__name__
-    return f'<span class="cnb-jt-{escape(kind)}">{escape(json.dumps(value, ensure_ascii=False))}</span>'
+    text = escape(json.dumps(value, ensure_ascii=False))
+    return f'<span class="cnb-jt-{escape(kind)}">{text}</span>'
 
 
 def tree_html(value: Any, *, depth: int = 0) -> str:
@@ -23,7 +24,8 @@ def tree_html(value: Any, *, depth: int = 0) -> str:
     if isinstance(value, dict):
         items = list(value.items())
         label = f"{{…}} {len(items)} key{'s' if len(items) != 1 else ''}"
-        rows = [f'<li><span class="cnb-jt-key">{escape(str(k))}</span>: {tree_html(v, depth=depth + 1)}</li>'
+        rows = [f'<li><span class="cnb-jt-key">{escape(str(k))}</span>: '
+                f'{tree_html(v, depth=depth + 1)}</li>'
                 for k, v in items[:_MAX_ITEMS]]
     elif isinstance(value, list):
         label = f"[…] {len(value)} item{'s' if len(value) != 1 else ''}"

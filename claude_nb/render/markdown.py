@@ -53,7 +53,8 @@ from typing import Any
 from markdown_it.common.utils import MD_TRIM_RE
 from markdown_it.token import Token
 
-from ._md_engine import FOOTNOTE_DEFS, MD, code_html, fence_lang, new_env, render_footnotes, render_tokens
+from ._md_engine import (FOOTNOTE_DEFS, MD, code_html, fence_lang, new_env, render_footnotes,
+                         render_tokens)
 from ._md_tail import TAIL
 
 __all__ = ["Patch", "StreamingMarkdown", "render", "render_once"]
@@ -211,7 +212,8 @@ class StreamingMarkdown:
             partial = code.rfind("\n") + 1
             if not code[partial:].strip(self._fence.marker + " \t"):
                 code = code[:partial]  # maybe the closing fence, being typed
-            return code_html(code, self._fence.lang, highlighted=False) + render_footnotes(self._env, live=True)
+            return (code_html(code, self._fence.lang, highlighted=False)
+                    + render_footnotes(self._env, live=True))
         env = _fork(self._env)
         html = render_tokens(MD.parse(self._open, env), env) if self._open else ""
         return html + render_footnotes(env, live=True)
@@ -264,18 +266,25 @@ def _settled_length(src: str, next_char: str = "") -> int:
     blank = [not line.strip(" \t") for line in lines]
     # dollarmath looks for a closing `$$` until a blank line, also from inside list items
     # and footnotes, so a `$$` after the last blank line may still open a math block.
-    verbatim = {n for b in blocks if b.type in _VERBATIM for n in range(*b.map)}
+    verbatim = {n for b in blocks if b.type in _VERBATIM for n in range(*_span(b))}
     last_blank = max((n for n in range(line_count) if blank[n]), default=-1)
     may_open_math = next(
-        (n for n in range(last_blank + 1, line_count) if "$$" in lines[n] and n not in verbatim), line_count
+        (n for n in range(last_blank + 1, line_count) if "$$" in lines[n] and n not in verbatim),
+        line_count,
     )
     if blocks and may_open_math == line_count and _ended(blocks[-1], lines, blank, next_char):
         return len(src)
     for j in range(len(blocks) - 1, 0, -1):
-        start = blocks[j].map[0]
-        if start <= may_open_math and (blank[start - 1] or blocks[j - 1].map[1] == start):
+        start = _span(blocks[j])[0]
+        if start <= may_open_math and (blank[start - 1] or _span(blocks[j - 1])[1] == start):
             return sum(len(line) + 1 for line in lines[:start])
     return 0
+
+
+def _span(block: Token) -> tuple[int, int]:
+    """A block token's source lines [start, end) (the blocks here are those with a map)."""
+    start, end = block.map or (0, 0)
+    return start, end
 
 
 def _ended(block: Token, lines: list[str], blank: list[bool], next_char: str) -> bool:
@@ -283,7 +292,7 @@ def _ended(block: Token, lines: list[str], blank: list[bool], next_char: str) ->
     line_count = len(lines) - 1
     if block.type == "fence" and not block.meta.get("closed"):
         return False
-    start, end = block.map
+    start, end = _span(block)
     if end == line_count and block.type in _SELF_CLOSING:
         # a one-line block may still become a table header if a delimiter row follows
         return end - start > 1 or "|" not in lines[start]
@@ -298,7 +307,8 @@ def _fold(text: str) -> str:
 
 def _fork(env: dict[str, Any]) -> dict[str, Any]:
     """A copy of the committed env that a tail parse may scribble on."""
-    forked = {"references": dict(env["references"]), FOOTNOTE_DEFS: dict(env[FOOTNOTE_DEFS]), TAIL: True}
+    forked = {"references": dict(env["references"]), FOOTNOTE_DEFS: dict(env[FOOTNOTE_DEFS]),
+              TAIL: True}
     notes = env.get("footnotes")
     if notes:
         forked["footnotes"] = {

@@ -101,7 +101,8 @@ _TEXT_ALIGN = frozenset(
 )
 _CELL_VALUES = {"align": set(_ALIGN), "style": set(_TEXT_ALIGN)}
 
-_DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z", re.IGNORECASE)
+_DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z",
+                         re.IGNORECASE)
 _SRC_LESS_IMG = re.compile(r'<img\b(?![^>]*\ssrc=")[^>]*>')
 
 
