@@ -11,13 +11,16 @@ import pytest
 
 import claude_nb
 
-MODULES = ["claude_nb", "claude_nb.protocol.transcript", "claude_nb.run.session", "claude_nb.protocol.events",
-           "claude_nb.protocol.errors", "claude_nb.render.markdown", "claude_nb.render.blocks", "claude_nb.render.static", "claude_nb.render.exports", "claude_nb.render.sanitize",
-           "claude_nb.protocol.tooltypes", "claude_nb.run.toolschema", "claude_nb.run.toolrun",
-           "claude_nb.run.toolresults", "claude_nb.run.toolnames", "claude_nb.run.inspector", "claude_nb.protocol.sse",
-           "claude_nb.render.timeline", "claude_nb.loopback", "claude_nb.frontends.chat",
-           "claude_nb.frontends.view", "claude_nb.frontends.presenter", "claude_nb.frontends.display", "claude_nb.frontends.magic",
-           "claude_nb.bulk", "claude_nb.loopback.batches"]
+MODULES = ["claude_nb", "claude_nb.protocol.transcript", "claude_nb.run.session",
+           "claude_nb.protocol.events", "claude_nb.protocol.errors", "claude_nb.render.markdown",
+           "claude_nb.render.blocks", "claude_nb.render.static", "claude_nb.render.exports",
+           "claude_nb.render.sanitize", "claude_nb.protocol.tooltypes", "claude_nb.run.toolschema",
+           "claude_nb.run.toolrun", "claude_nb.run.toolresults", "claude_nb.run.toolnames",
+           "claude_nb.run.inspector", "claude_nb.protocol.sse", "claude_nb.render.timeline",
+           "claude_nb.loopback", "claude_nb.frontends.chat", "claude_nb.frontends.view",
+           "claude_nb.frontends.viewops", "claude_nb.frontends.actions",
+           "claude_nb.frontends.presenter", "claude_nb.frontends.display",
+           "claude_nb.frontends.magic", "claude_nb.bulk", "claude_nb.loopback.batches"]
 
 
 @pytest.mark.parametrize("name", MODULES)

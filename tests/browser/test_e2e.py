@@ -166,7 +166,7 @@ def _stop_chain(ui: Any, srv: Any, name: str, runs: int = STOP_RUNS) -> dict[str
     for i in range(runs):
         cell, after = 1 + 2 * i, 2 + 2 * i
         request = srv.wait_for(
-            lambda: len(srv.requests) > i and srv.requests[i].stream is not None
+            lambda i=i: len(srv.requests) > i and srv.requests[i].stream is not None
             and srv.requests[i].stream.events.count("content_block_delta") >= 15
             and srv.requests[i],
             timeout=30,
@@ -180,7 +180,8 @@ def _stop_chain(ui: Any, srv: Any, name: str, runs: int = STOP_RUNS) -> dict[str
                          cell)
         clicked, fell_back = _click_stop(ui, stop, i)
         fallbacks += fell_back
-        record = srv.wait_for(lambda: request.stream.disconnected_at is not None and request.stream,
+        record = srv.wait_for(lambda request=request: request.stream.disconnected_at is not None
+                              and request.stream,
                               timeout=5)
         latencies.append(record.disconnected_at - clicked)
         epoch = record.disconnected_at + (time.time() - time.monotonic())
