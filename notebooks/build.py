@@ -568,6 +568,122 @@ Summarise {df}, {settings} and {service_token}; also {df.describe()}"""),
 ]
 
 
+# ---------------------------------------------------------------- 09 many prompts
+
+MANY = [
+    intro("09 · Many prompts at once", """
+`claude_nb.map(prompt, items)` runs one prompt over every item of a list, a pandas Series or
+a DataFrame: in parallel (many requests at once, slowing down politely when rate limited) or
+through the **Message Batches API** (half the price, results within 24 hours). Results come
+back in input order, with text, parsed data, tokens, cost and an error per item. Every
+answer is kept in a state file, so running a cell again sends only what is missing, and an
+interrupted batch is picked up instead of paid for twice."""),
+    md("""
+A small dataset made right here: short product reviews (invented for this tutorial)."""),
+    code("""
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+import claude_nb
+
+reviews = pd.DataFrame({
+    "product": ["kettle", "desk lamp", "office chair", "headphones", "backpack", "blender"],
+    "review": [
+        "Boils water fast, but the lid sticks and it clicks loudly.",
+        "Too dim to read by, and the switch broke after a week.",
+        "Comfortable for long days, sturdy, and easy to assemble. Worth it.",
+        "Great sound; the ear cushions get warm after an hour.",
+        "Lots of pockets, survived a rainy hike, zips still smooth.",
+        "Loud, and it leaked from the base the first time I used it.",
+    ],
+}, index=pd.Index([101, 102, 103, 104, 105, 106], name="review_id"))
+# The state file: normally leave `cache` out and it goes to .claude_nb/ beside the notebook.
+state = Path(tempfile.mkdtemp()) / "reviews.map.jsonl"
+reviews"""),
+    md("""
+## A template over columns
+
+`{column}` names are filled from each row (for a list or Series, `{x}` is the item). Other
+braces stay as written, so a JSON example in a prompt needs no escaping. While it runs, the
+cell shows live progress (done, failed, in flight, queued, tokens, cost, rate, ETA) and a
+**Stop** button; afterwards a summary stays in the saved notebook."""),
+    code("""
+summaries = claude_nb.map("Summarise this review of a {product} in one short line: {review}",
+                          reviews, system="You are a concise product analyst.",
+                          concurrency=8, cache=state)
+summaries"""),
+    md("""
+Each item has `.text`, `.data`, `.usage`, `.cost`, `.status` and `.error`; `to_pandas()`
+gives a DataFrame with the input's index, ready to join."""),
+    code("""
+reviews.join(summaries.to_pandas()[["text", "output_tokens", "status"]])"""),
+    md("""
+## Structured output
+
+With `schema=` (a pydantic model, or a JSON schema) every answer is parsed and validated:
+`.data` holds model instances. An answer that does not match is an error, and its text is
+kept so you can see what came back."""),
+    code("""
+import pydantic
+
+class Verdict(pydantic.BaseModel):
+    sentiment: str
+    score: int  # 1 (bad) to 5 (great)
+    main_issue: str | None = None
+
+verdicts = claude_nb.map("Rate this {product} review: {review}", reviews, schema=Verdict,
+                         cache=state)
+pd.DataFrame([v.model_dump() if v else {} for v in verdicts.data], index=reviews.index)"""),
+    code("""
+verdicts.errors  # items whose answer failed or did not match the schema (text kept)"""),
+    md("""
+## Run it again: only what is missing is sent
+
+Answers are stored by the content of their request (model, system, schema, prompt), so
+adding rows, or editing one prompt, sends only the new requests; the rest comes from the
+state file (the summary says how many)."""),
+    code("""
+more = pd.concat([reviews, pd.DataFrame(
+    {"product": ["toaster"], "review": ["Even browning, but the crumb tray is hard to reach."]},
+    index=pd.Index([107], name="review_id"))])
+again = claude_nb.map("Summarise this review of a {product} in one short line: {review}",
+                      more, system="You are a concise product analyst.", cache=state)
+print(again)"""),
+    md("""
+## A function as the prompt, a list as the items"""),
+    code("""
+words = ["serendipity", "petrichor", "sonder"]
+defs = claude_nb.map(lambda w: f"Define '{w}' in at most eight words.", words, cache=state)
+[(w, d.text[:60]) for w, d in zip(words, defs)]"""),
+    md("""
+## Batch mode: half the price, for jobs that can wait
+
+`batch=True` sends everything through the Message Batches API (split over its limits of
+100,000 requests / 256 MB per batch), polls with a growing interval and decodes the results.
+The batch ids are written to the state file *before* waiting. Interrupt the kernel (or press
+**Stop waiting**) and the batch keeps running at the API; run the same cell again, even
+after a restart or on another day, and it is picked up, not submitted again. `.cancel()` on
+the result (or **Cancel batch** in the widget) cancels it instead. `batch=None` chooses
+batch mode by itself above `claude_nb.bulk.BATCH_ABOVE` missing items."""),
+    code("""
+labels = claude_nb.map("One word for the mood of this review: {review}", reviews, batch=True,
+                       cache=state)
+print(labels.batch_ids)
+labels.to_pandas()[["text", "status", "cost"]]"""),
+    md("""
+## In async code
+
+Called from a coroutine (an `async def`, or a cell that uses `await`), `map` returns the
+pending result to `await`; the kernel stays responsive while it runs."""),
+    code("""
+result = await claude_nb.map("Translate to French: {x}", ["good morning", "thank you"],
+                             cache=state)
+[text[:70] for text in result.texts]"""),
+]
+
+
 NOTEBOOKS: dict[str, list[Any]] = {
     "01-quickstart": QUICKSTART,
     "02-streaming": STREAMING,
@@ -577,6 +693,7 @@ NOTEBOOKS: dict[str, list[Any]] = {
     "06-stop-and-errors": STOP,
     "07-python-api": PYTHON_API,
     "08-notebook-context": CONTEXT,
+    "09-many-prompts": MANY,
 }
 
 

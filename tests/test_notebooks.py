@@ -35,7 +35,8 @@ CELL_TIMEOUT = 120    # seconds
 def test_the_tutorials_are_all_there() -> None:
     assert [p.stem for p in NOTEBOOKS] == [
         "01-quickstart", "02-streaming", "03-thinking", "04-tools", "05-chat-widget",
-        "06-stop-and-errors", "07-python-api", "08-notebook-context"]
+        "06-stop-and-errors", "07-python-api", "08-notebook-context",
+        "09-many-prompts"]
 
 
 # ---------------------------------------------------------------- fast checks, no kernel
