@@ -291,3 +291,23 @@ def test_split_follows_the_apis_real_limits() -> None:
         assert len(body) <= MAX_BATCH_BYTES
     groups, too_large = split(_requests(3, megabyte), max_bytes=2**20)
     assert groups == [] and len(too_large) == 3
+
+
+# ---- what people see
+
+
+def test_a_terminal_or_log_gets_a_plain_progress_line(api: Any, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    claude_nb.map("{x}", ["a", "b", "c"], cache=tmp_path / "s.jsonl")
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("claude_nb.map: 3/3 done")
+    assert "tokens" in err and "<" not in err.splitlines()[-1]
+
+
+def test_the_summary_escapes_what_the_model_and_the_items_said(api: Any, tmp_path: Path) -> None:
+    api.auto_reply = lambda r: text_turn('<img src=x onerror="alert(1)"> & <script>x()</script>')
+    result = claude_nb.map("{x}", ["<b>item</b>"], cache=tmp_path / "s.jsonl", progress=False)
+    html = result._repr_html_()
+    assert "<script>" not in html and "<img" not in html and "<b>item" not in html
+    assert "&lt;script&gt;" in html
+    assert repr(result).startswith("<MapResult 1 items: 1/1 done")

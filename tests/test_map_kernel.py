@@ -49,3 +49,48 @@ def test_interrupt_while_waiting_then_a_fresh_kernel_collects_the_same_batch(
     assert "Summarise doc 0" in report and "Summarise doc 1" in report
     assert len(batch_creates(api)) == 1  # picked up, not resubmitted
     assert [r for r in api.requests if r.path == "/v1/messages"] == []
+
+
+def _comm_of_button(kc: Any, description: str) -> str:
+    """The comm id of the first Button widget opened with this label."""
+    while True:
+        msg = kc.get_iopub_msg(timeout=60)
+        if msg["msg_type"] == "comm_open":
+            state = msg["content"]["data"].get("state", {})
+            if state.get("_model_name") == "ButtonModel" and state.get("description") == description:
+                return str(msg["content"]["comm_id"])
+
+
+def test_the_stop_button_of_an_awaited_map_keeps_the_answers(api: Any) -> None:
+    from claude_nb.loopback import echo_reply
+    from claude_nb.loopback.load import slow
+
+    api.auto_reply = slow(echo_reply, 0.2)
+    with kernel() as (_km, kc):
+        msg_id = kc.execute("import claude_nb\n"
+                            "r = await claude_nb.map('S {x}', list(range(40)), concurrency=2,"
+                            " cache=False)")
+        stop = _comm_of_button(kc, "Stop")
+        api.wait_for(lambda: sum(r.status == 200 for r in api.requests) >= 4, timeout=60)
+        click = kc.session.msg("comm_msg", {"comm_id": stop, "data": {
+            "method": "custom", "content": {"event": "click"}}})
+        kc.shell_channel.send(click)  # what the browser sends when Stop is clicked
+        ex = collect(kc, msg_id, timeout=60)
+        assert ex.error is None
+        saved = "".join(d.get("text/plain", "") for d in ex.displays.values())
+        assert "stopped" in saved and "missing" in saved
+        report = run(kc, "print(r.status, sum(i.ok for i in r))").stream.split()
+    assert report[0] == "stopped" and 4 <= int(report[1]) < 40
+    assert len([r for r in api.requests if r.path == "/v1/messages"]) < 40
+
+
+def test_a_blocking_map_shows_a_live_widget_then_a_static_summary(api: Any) -> None:
+    with kernel() as (_km, kc):
+        ex = run(kc, "import claude_nb\nr = claude_nb.map('S {x}', [1, 2], cache=False)",
+                 timeout=120)
+    assert ex.error is None
+    live = [o["data"] for o in ex.outputs if "application/vnd.jupyter.widget-view+json"
+            in o.get("data", {})]
+    assert live  # the live widget came first, then the static summary replaced it
+    final = "".join(d.get("text/plain", "") for d in ex.displays.values())
+    assert final.startswith("2/2 done")

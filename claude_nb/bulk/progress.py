@@ -34,7 +34,8 @@ class Progress:
     """Shows `job`'s tally; `stop()` and `cancel()` are what the buttons call."""
 
     def __init__(self, job: Job, batch: bool, stop: Callable[[], None],
-                 cancel: Callable[[], None], show: bool = True) -> None:
+                 cancel: Callable[[], None], show: bool = True,
+                 clickable: bool = True) -> None:
         self.job, self.batch = job, batch
         self.status = "running"
         self.footer = ""
@@ -43,7 +44,7 @@ class Progress:
         self._sink: _Sink | None = None
         if show:
             if _in_kernel():
-                self._sink = _Widget(batch, stop, cancel)
+                self._sink = _Widget(batch, stop, cancel, clickable)
             else:
                 self._sink = _Line(sys.stderr.isatty())
         job.on_change = self.changed
@@ -83,6 +84,15 @@ class Progress:
             self._sink.close(self)
 
 
+_BUSY_HINT = ("<small>Interrupt the kernel (■) to stop; the answers so far are kept. "
+              "<code>await claude_nb.map(…)</code> gives a Stop button that works while it "
+              "runs.</small>")
+_BUSY_HINT_BATCH = ("<small>Interrupt the kernel (■) to stop waiting: the batch keeps "
+                    "running and running this cell again picks it up. "
+                    "<code>await claude_nb.map(…)</code> gives Stop / Cancel batch buttons "
+                    "that work while it waits.</small>")
+
+
 class _Sink:
     interval = INTERVAL
 
@@ -120,12 +130,13 @@ class _Line(_Sink):
 class _Widget(_Sink):
     """ipywidgets HTML + buttons, shown where `map` was called, replaced by static HTML."""
 
-    def __init__(self, batch: bool, stop: Callable[[], None],
-                 cancel: Callable[[], None]) -> None:
+    def __init__(self, batch: bool, stop: Callable[[], None], cancel: Callable[[], None],
+                 clickable: bool) -> None:
         import ipywidgets as w
         from IPython.display import display
 
         self.html = w.HTML()
+        hint = w.HTML(_BUSY_HINT_BATCH if batch else _BUSY_HINT)
         self.stop = w.Button(description="Stop waiting" if batch else "Stop", icon="stop",
                              tooltip=("Stop waiting; the batch keeps running" if batch
                                       else "Cancel the requests in flight; keep the answers"))
@@ -133,7 +144,9 @@ class _Widget(_Sink):
                                layout=w.Layout(display="" if batch else "none"))
         self.stop.on_click(lambda _b: stop())
         self.cancel.on_click(lambda _b: cancel())
-        self.box = w.VBox([self.html, w.HBox([self.stop, self.cancel])])
+        # A cell blocked in `map()` keeps the kernel from handling clicks: say what works.
+        self.buttons = w.HBox([self.stop, self.cancel]) if clickable else hint
+        self.box = w.VBox([self.html, self.buttons])
         self.handle: Any = display(self.box, display_id=True)
 
     def draw(self, progress: Progress) -> None:
@@ -144,5 +157,5 @@ class _Widget(_Sink):
         if self.handle is not None:
             plain = "\n".join(filter(None, [progress.line(), progress.footer]))
             self.handle.update({"text/html": html, "text/plain": plain}, raw=True)
-        for widget in (self.stop, self.cancel, self.html, self.box):
+        for widget in (self.stop, self.cancel, self.html, self.buttons, self.box):
             widget.close()

@@ -121,7 +121,7 @@ class MapResult(Sequence[ItemResult]):
     async def _await(self) -> MapResult:
         if self.status != "pending":
             return self
-        progress = self._progress()
+        progress = self._progress(clickable=True)
         try:
             with interrupt_stops(self.stop):
                 await self._run()
@@ -133,7 +133,7 @@ class MapResult(Sequence[ItemResult]):
         """Run to the end here (blocking); Ctrl-C / a kernel interrupt stops it cleanly."""
         if self.status != "pending":
             return self
-        progress = self._progress()
+        progress = self._progress(clickable=False)
         ended = threading.Event()
 
         def run() -> None:
@@ -155,9 +155,9 @@ class MapResult(Sequence[ItemResult]):
             self._finish(progress)
         return self
 
-    def _progress(self) -> Progress:
+    def _progress(self, clickable: bool) -> Progress:
         return Progress(self.job, self.batch, stop=self.stop, cancel=self._cancel_running,
-                        show=self.show_progress)
+                        show=self.show_progress, clickable=clickable)
 
     async def _run(self) -> None:
         self.status = "running"
