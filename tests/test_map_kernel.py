@@ -57,7 +57,8 @@ def _comm_of_button(kc: Any, description: str) -> str:
         msg = kc.get_iopub_msg(timeout=60)
         if msg["msg_type"] == "comm_open":
             state = msg["content"]["data"].get("state", {})
-            if state.get("_model_name") == "ButtonModel" and state.get("description") == description:
+            if (state.get("_model_name"), state.get("description")) == ("ButtonModel",
+                                                                         description):
                 return str(msg["content"]["comm_id"])
 
 
