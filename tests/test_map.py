@@ -311,3 +311,28 @@ def test_the_summary_escapes_what_the_model_and_the_items_said(api: Any, tmp_pat
     assert "<script>" not in html and "<img" not in html and "<b>item" not in html
     assert "&lt;script&gt;" in html
     assert repr(result).startswith("<MapResult 1 items: 1/1 done")
+
+
+def test_python_tools_run_in_parallel_mode(api: Any, tmp_path: Path) -> None:
+    from claude_nb.loopback import ToolUse, Turn
+
+    def reply(request: Any) -> Any:
+        last = request["messages"][-1]["content"]
+        results = [b for b in last if isinstance(b, dict) and b.get("type") == "tool_result"]
+        if results:
+            return text_turn(f"length is {results[0]['content']}", model=request["model"])
+        word = said(request).split()[-1]
+        return Turn([ToolUse("word_length", {"word": word})], stop_reason="tool_use",
+                    model=request["model"])
+    api.auto_reply = reply
+
+    def word_length(word: str) -> int:
+        """How many letters a word has."""
+        return len(word)
+
+    result = claude_nb.map("How long is {x}", ["kiwi", "banana"], tools=[word_length],
+                           cache=tmp_path / "s.jsonl", progress=False)
+    assert [r.text for r in result] == ["length is 4", "length is 6"]
+    assert all(r.usage["input_tokens"] > 0 for r in result)
+    with pytest.raises(ConfigError, match="parallel mode"):
+        claude_nb.map("{x}", ["a"], tools=[word_length], batch=True, cache=False)
