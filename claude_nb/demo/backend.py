@@ -35,7 +35,9 @@ from ..loopback import LoopbackServer, Response
 from .rules import DemoScript
 from .turns import DELAY
 
-__all__ = ["demo_reply", "make_demo_server"]
+__all__ = ["BATCH_DELAY", "demo_reply", "make_demo_server"]
+
+BATCH_DELAY = 1.5  # seconds a demo Message Batch stays `in_progress` (answered as above)
 
 _default = DemoScript()
 
@@ -47,4 +49,6 @@ def demo_reply(request: Mapping[str, Any]) -> Response:
 
 def make_demo_server(delay: float = DELAY, host: str = "127.0.0.1",
                      port: int = 0) -> LoopbackServer:
-    return LoopbackServer(host, port, auto_reply=DemoScript(delay))
+    server = LoopbackServer(host, port, auto_reply=DemoScript(delay))
+    server.batches.delay = BATCH_DELAY
+    return server
