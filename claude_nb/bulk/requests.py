@@ -17,6 +17,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..protocol.errors import ClaudeNBError
+from ..protocol.jsonanswer import parse_final
 from ..protocol.options import Options
 
 __all__ = ["ItemRequest", "build_requests", "parse_answer"]
@@ -65,9 +67,6 @@ def parse_answer(text: str, options: Options) -> tuple[Any, str | None]:
     """(data, error) for a JSON / schema answer; (None, None) when no JSON was asked."""
     if not (options.json or options.schema is not None):
         return None, None
-    from ..protocol.errors import ClaudeNBError
-    from ..protocol.jsonanswer import parse_final
-
     try:
         return parse_final(text, options.schema), None
     except ClaudeNBError as exc:
