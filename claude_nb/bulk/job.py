@@ -91,7 +91,7 @@ class Job:
 
     def missing(self) -> list[ItemRequest]:
         """One request per distinct key that has no answer yet, in input order."""
-        return [self.requests[ix[0]] for k, ix in self.by_key.items()
+        return [self.requests[ix[0]] for ix in self.by_key.values()
                 if self.results[ix[0]].status != "done"]
 
     def answered(self, answers: list[dict[str, Any]]) -> None:

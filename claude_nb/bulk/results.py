@@ -98,14 +98,11 @@ class MapResult(Sequence[ItemResult]):
         """A DataFrame indexed like the input: text, data, status, error, tokens, cost."""
         import pandas as pd  # type: ignore[import-untyped]
 
-        rows = [{"text": i.text, "data": i.data, "status": i.status, "error": i.error,
-                 **{f: i.usage.get(f, 0) for f in USAGE_FIELDS}, "cost": i.cost,
-                 "stop_reason": i.stop_reason} for i in self.items]
-        frame = pd.DataFrame(rows, index=[i.label for i in self.items])
-        index = getattr(self.job, "index", None)
-        if index is not None:
-            frame.index = index
-        return frame
+        columns = ["text", "data", "status", "error", *USAGE_FIELDS, "cost", "stop_reason"]
+        rows = [[i.text, i.data, i.status, i.error, *(i.usage.get(f, 0) for f in USAGE_FIELDS),
+                 i.cost, i.stop_reason] for i in self.items]
+        index = self.job.index if self.job.index is not None else [i.label for i in self.items]
+        return pd.DataFrame(rows, index=index, columns=columns)
 
     def __repr__(self) -> str:
         return f"<MapResult {len(self)} items: {progress_line(self.job.tally, self.status)}>"
