@@ -95,3 +95,21 @@ def test_a_blocking_map_shows_a_live_widget_then_a_static_summary(api: Any) -> N
     assert live  # the live widget came first, then the static summary replaced it
     final = "".join(d.get("text/plain", "") for d in ex.displays.values())
     assert final.startswith("2/2 done")
+
+
+def test_cancel_batch_button_cancels_at_the_api_and_collects_what_remains(api: Any) -> None:
+    api.batches.delay = 3600.0
+    with kernel() as (_km, kc):
+        msg_id = kc.execute("import claude_nb\n"
+                            "r = await claude_nb.map('S {x}', list(range(5)), batch=True,"
+                            " cache=False)")
+        cancel = _comm_of_button(kc, "Cancel batch")
+        api.wait_for(lambda: any("/v1/messages/batches/" in r.path for r in api.requests),
+                     timeout=60)
+        kc.shell_channel.send(kc.session.msg("comm_msg", {"comm_id": cancel, "data": {
+            "method": "custom", "content": {"event": "click"}}}))
+        ex = collect(kc, msg_id, timeout=60)
+        assert ex.error is None
+        report = run(kc, "print(r.status, {i.status for i in r})").stream
+    assert report.strip() == "done {'canceled'}"
+    assert sum(r.path.endswith("/cancel") for r in api.requests) == 1
