@@ -121,8 +121,9 @@ def test_thinking_budget_on_adaptive_only_model_and_effort(api: Any, kc: Any) ->
     assert ex.error is None
     assert posts(api)[-1].body["thinking"] == {"type": "adaptive"}
     assert "claude-opus-4-7 accepts only adaptive thinking" in shown(ex)
-    assert run(kc, "%%claude --effort high\nhi\n").error is None
+    assert run(kc, "%%claude --effort high --thinking adaptive\nhi\n").error is None
     assert posts(api)[-1].body["output_config"] == {"effort": "high"}
+    assert posts(api)[-1].body["thinking"] == {"type": "adaptive"}
     ex = run(kc, "%%claude -m claude-haiku-4-5 --effort high\nhi\n")
     assert ex.error is not None and "claude-haiku-4-5 does not support effort" in shown(ex)
     assert posts(api)[-1].body.get("model") != "claude-haiku-4-5"  # never sent
