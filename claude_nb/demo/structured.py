@@ -18,7 +18,7 @@ from typing import Any
 from ..loopback import Text, Turn
 from .ask import Ask
 from .texts import DEMO_MODEL
-from .tooluse import numbers_in
+from .tooluse import numbers_in, result_value
 from .turns import turn
 
 __all__ = ["DEMO_TEXT", "instance", "json_answer", "json_prefill_answer"]
@@ -37,18 +37,8 @@ def json_answer(ask: Ask) -> Turn:
         value = {"demo": True, "model": DEMO_MODEL, "note": DEMO_TEXT,
                  "prompt": ask.prompt[:200], "numbers_in_prompt": numbers_in(ask.prompt)}
         if ask.results:
-            value["tool_results"] = [_result(r) for r in ask.results]
+            value["tool_results"] = [result_value(r) for r in ask.results]
     return _continue(ask, json.dumps(value, ensure_ascii=False, indent=2))
-
-
-def _result(result: Mapping[str, Any]) -> Any:
-    content = result.get("content", "")
-    if isinstance(content, list):
-        content = "\n".join(b.get("text", "") for b in content if b.get("type") == "text")
-    try:
-        return json.loads(content)
-    except (TypeError, ValueError):
-        return content
 
 
 def json_prefill_answer(ask: Ask) -> Turn | None:

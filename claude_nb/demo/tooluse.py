@@ -201,7 +201,8 @@ def _subject(prompt: str, tool: str) -> str:
 
 # ---------------------------------------------------------------- after tool results
 
-def _result_value(result: Mapping[str, Any]) -> Any:
+def result_value(result: Mapping[str, Any]) -> Any:
+    """A `tool_result`'s content as the value it encodes (its JSON, else its text)."""
     content = result.get("content", "")
     if isinstance(content, list):
         content = "\n".join(b.get("text", "") for b in content if b.get("type") == "text")
@@ -219,7 +220,7 @@ def after_tools(ask: Ask) -> Response:
     masses: list[tuple[str, float]] = []
     for call, result in pairs:
         name, given = call.get("name", "?"), call.get("input") or {}
-        value, failed = _result_value(result), bool(result.get("is_error"))
+        value, failed = result_value(result), bool(result.get("is_error"))
         if failed and name == "calculator" and "^" in str(given.get("expression", "")):
             retry.append(ToolUse("calculator",
                                  {"expression": str(given["expression"]).replace("^", "**")}))

@@ -50,13 +50,10 @@ def wants_table(args: argparse.Namespace) -> bool:
 
 
 def _models(refresh: bool = True) -> list[Any] | None:
-    import anthropic
-
     from ..run import backend, models
+    from ..run.client import new_sync_client
 
-    target = backend.resolve()
-    with anthropic.Anthropic(api_key=target.api_key, base_url=target.base_url,
-                             max_retries=1) as client:
+    with new_sync_client(backend.resolve(), 30.0, max_retries=1) as client:
         return models.catalog_sync(client, refresh=refresh)
 
 

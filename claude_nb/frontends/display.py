@@ -9,10 +9,6 @@ provenance record (`persist.provenance`), from which a fresh kernel can resume.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 from IPython.display import display
@@ -22,6 +18,7 @@ from ..protocol.errors import ClaudeNBError
 from ..protocol.events import ToolChanged
 from ..protocol.redact import redact
 from ..render import errorcards, exports, jsontree, static, timeline
+from ..run.interrupt import interrupt_stops
 from ..run.session import Conversation, Reply
 from .actions import Actions, insert_cell, reply_actions
 from .presenter import Presenter
@@ -29,7 +26,6 @@ from .terminal import count_text
 from .view import LiveView
 
 __all__ = [
-    "interrupt_stops",
     "show_count",
     "show_error",
     "show_history",
@@ -64,27 +60,6 @@ def static_bundle(reply: Reply) -> dict[str, str]:
     return {mime: redact(text, key) for mime, text in bundle.items()}
 
 
-@contextlib.contextmanager
-def interrupt_stops(reply: Reply) -> Iterator[None]:
-    """While the reply runs on this (main-thread) loop, SIGINT stops it instead of tearing
-    through the event loop, which would leave the HTTP stream open."""
-    loop = asyncio.get_running_loop()
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    try:
-        loop.add_signal_handler(signal.SIGINT, reply.stop, "interrupt")
-    except (NotImplementedError, RuntimeError, ValueError):  # e.g. Windows loops
-        yield
-        return
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
-        signal.signal(signal.SIGINT, previous)
-
-
 async def stream_live(reply: Reply, *, insert_cells: bool = False) -> None:
     """Run `reply` on the current loop, showing it live, then leave static output."""
     view = LiveView(insert_cells=insert_cells)
@@ -96,7 +71,7 @@ async def stream_live(reply: Reply, *, insert_cells: bool = False) -> None:
     watch = loop.call_later(grace, _maybe_interrupt_only, view, reply)
     reply.subscribe(lambda e: _approval_needs_a_frontend(e, view, reply, loop))
     try:
-        with interrupt_stops(reply):
+        with interrupt_stops(reply.stop):
             await reply.run()
     finally:
         watch.cancel()

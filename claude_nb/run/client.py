@@ -1,5 +1,6 @@
 """The one place SDK clients are made: `new_client` for every request the package sends
-(replies, token counting, with or without the event inspector's tap), and `ClientPool`, the
+(replies, token counting, batches, with or without the event inspector's tap),
+`new_sync_client` for the few blocking calls (the `--models` listing), and `ClientPool`, the
 per-conversation choice between the user's own client, a kept one and a fresh one."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from .backend import Backend
 if TYPE_CHECKING:
     from .inspector.log import EventLog
 
-__all__ = ["ClientPool", "new_client"]
+__all__ = ["ClientPool", "new_client", "new_sync_client"]
 
 _ssl_lock = threading.Lock()
 _ssl_cache: dict[tuple[str, str], Any] = {}
@@ -48,6 +49,19 @@ def new_client(backend: Backend, read_timeout: float, log: EventLog | None = Non
     return anthropic.AsyncAnthropic(
         api_key=backend.api_key, base_url=backend.base_url, max_retries=0, timeout=timeout,
         http_client=anthropic.DefaultAsyncHttpxClient(verify=_ssl_context(), timeout=timeout))
+
+
+def new_sync_client(backend: Backend, read_timeout: float, *, max_retries: int = 0) -> Any:
+    """A blocking `Anthropic` for `backend`, for calls outside any run loop (no loop retries
+    them, so a caller may ask the SDK for `max_retries`); the same TLS context and timeout."""
+    import anthropic
+    import httpx2
+
+    timeout = httpx2.Timeout(read_timeout, connect=10.0)
+    return anthropic.Anthropic(
+        api_key=backend.api_key, base_url=backend.base_url, max_retries=max_retries,
+        timeout=timeout,
+        http_client=anthropic.DefaultHttpxClient(verify=_ssl_context(), timeout=timeout))
 
 
 class ClientPool:
