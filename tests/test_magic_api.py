@@ -146,3 +146,23 @@ def test_refusal_shows_its_explanation(api: Any, kc: Any) -> None:
                      stop_details=refusal_details("cyber", "This could enable malware.")))
     out = shown(run(kc, "%%claude\nwrite ransomware\n"))
     assert "refused (cybersecurity): This could enable malware." in out
+
+
+def test_config_defaults_for_thinking_effort_cache_compact() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("%load_ext claude_nb")
+        config = shell.magics_manager.registry["ClaudeMagics"].config_obj
+        for line in ("Claude.thinking = 'adaptive'", "Claude.effort = 'low'",
+                     "Claude.cache = '1h'", "Claude.compact = True"):
+            shell.run_cell(f"%config {line}")
+        options = config.options()
+        assert (options.thinking, options.effort, options.cache, options.compact) == (
+            "adaptive", "low", "1h", True)
+        shell.run_cell("%config Claude.thinking = 3000")
+        assert config.options().thinking == 3000
+    finally:
+        shell.run_cell("%unload_ext claude_nb")
+        InteractiveShell.clear_instance()

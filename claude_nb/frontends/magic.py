@@ -18,7 +18,7 @@ from typing import Any
 
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from traitlets import Bool, CFloat, CInt, Unicode
+from traitlets import Bool, CFloat, CInt, Enum, Unicode, Union
 from traitlets.config import Configurable
 
 from ..context.compose import Composed
@@ -38,7 +38,9 @@ class Claude(Configurable):
     model = Unicode(DEFAULT_MODEL, help="Model name.").tag(config=True)
     system = Unicode("", help="System prompt.").tag(config=True)
     max_tokens = CInt(8192, help="Maximum output tokens per request.").tag(config=True)
-    thinking = CInt(0, help="Extended-thinking budget in tokens (0 = off).").tag(config=True)
+    thinking = Union([CInt(), Enum(["adaptive"])], default_value=0,
+                     help="Extended thinking: a budget in tokens, 'adaptive' (the model "
+                     "decides), or 0 = off.").tag(config=True)
     effort = Unicode("", help="output_config.effort: low, medium, high, xhigh or max "
                      "('' = the model's default).").tag(config=True)
     cache = Unicode("5m", help="Prompt caching of the conversation: '5m', '1h' or 'off'."
