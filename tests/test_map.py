@@ -310,6 +310,7 @@ def test_the_summary_escapes_what_the_model_and_the_items_said(api: Any, tmp_pat
     html = result._repr_html_()
     assert "<script>" not in html and "<img" not in html and "<b>item" not in html
     assert "&lt;script&gt;" in html
+    assert "<style" not in html  # a sanitizer that drops tags would show the CSS as text
     assert repr(result).startswith("<MapResult 1 items: 1/1 done")
 
 

@@ -15,15 +15,13 @@ if TYPE_CHECKING:
     from .items import ItemResult
     from .job import Tally
 
-__all__ = ["STYLE", "progress_line", "summary_html"]
+__all__ = ["progress_line", "summary_html"]
 
-STYLE = ("<style>.cnb-map{font:13px/1.4 system-ui,sans-serif;margin:4px 0}"
-         ".cnb-map table{border-collapse:collapse;margin-top:4px}"
-         ".cnb-map td,.cnb-map th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;"
-         "vertical-align:top;max-width:40em;overflow:hidden;text-overflow:ellipsis}"
-         ".cnb-map .bar{height:6px;background:#eee;border-radius:3px;width:24em;display:flex}"
-         ".cnb-map .ok{background:#4a8}.cnb-map .bad{background:#c55}"
-         ".cnb-map .err{color:#b33}.cnb-map .muted{color:#777}</style>")
+# Inline styles, no `<style>` block: sanitizers that drop tags keep their text (nbconvert
+# --sanitize-html would show the CSS), while unstyled this still reads as a line and tables.
+_CELL = 'style="padding:2px 8px;text-align:left;vertical-align:top;border-bottom:1px solid #ddd"'
+_BAR = ('style="display:flex;width:24em;max-width:100%;height:6px;background:#eee;'
+        'border-radius:3px"')
 
 
 def _duration(seconds: float) -> str:
@@ -70,25 +68,26 @@ def summary_html(t: Tally, status: str, items: list[ItemResult], demo: bool = Fa
     """The progress bar, the line, the first errors and (when finished) the first answers."""
     ok = 100 * t.done / t.total if t.total else 100
     bad = 100 * t.failed / t.total if t.total else 0
-    bar = (f'<div class="bar"><div class="ok" style="width:{ok:.1f}%"></div>'
-           f'<div class="bad" style="width:{bad:.1f}%"></div></div>')
+    bar = (f'<div {_BAR}><div style="width:{ok:.1f}%;background:#4a8"></div>'
+           f'<div style="width:{bad:.1f}%;background:#c55"></div></div>')
     line = escape(progress_line(t, status, demo))
-    html = [STYLE, '<div class="cnb-map">', bar, f"<div>{line}</div>"]
+    html = ['<div class="cnb-map" style="margin:4px 0">', bar, f"<div>{line}</div>"]
     failures = [i for i in items if i.error][:rows]
     if failures:
-        html.append('<table><tr><th>item</th><th>error</th></tr>')
-        html += [f'<tr><td>{escape(repr(i.label))}</td><td class="err">{escape(i.error or "")}'
-                 "</td></tr>" for i in failures]
+        html.append(f"<table><tr><th {_CELL}>item</th><th {_CELL}>error</th></tr>")
+        html += [f"<tr><td {_CELL}>{escape(repr(i.label))}</td>"
+                 f'<td {_CELL}><span style="color:#b33">{escape(i.error or "")}</span></td></tr>'
+                 for i in failures]
         html.append("</table>")
     if status != "running":
         shown = [i for i in items if i.status == "done"][:rows]
         if shown:
-            html.append('<table><tr><th>item</th><th>answer</th></tr>')
-            html += [f"<tr><td>{escape(repr(i.label))}</td><td>{escape(_short(i.text))}</td></tr>"
-                     for i in shown]
+            html.append(f"<table><tr><th {_CELL}>item</th><th {_CELL}>answer</th></tr>")
+            html += [f"<tr><td {_CELL}>{escape(repr(i.label))}</td>"
+                     f"<td {_CELL}>{escape(_short(i.text))}</td></tr>" for i in shown]
             html.append("</table>")
     if footer:
-        html.append(f'<div class="muted">{escape(footer)}</div>')
+        html.append(f'<div style="color:#777">{escape(footer)}</div>')
     html.append("</div>")
     return "".join(html)
 
