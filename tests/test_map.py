@@ -337,3 +337,19 @@ def test_python_tools_run_in_parallel_mode(api: Any, tmp_path: Path) -> None:
     assert all(r.usage["input_tokens"] > 0 for r in result)
     with pytest.raises(ConfigError, match="parallel mode"):
         claude_nb.map("{x}", ["a"], tools=[word_length], batch=True, cache=False)
+
+
+def test_batch_none_chooses_batches_above_the_threshold(api: Any, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import claude_nb.bulk.api as bulk_api
+
+    monkeypatch.setattr(bulk_api, "BATCH_ABOVE", 3)
+    small = claude_nb.map("{x}", [1, 2, 3], batch=None, cache=tmp_path / "s.jsonl",
+                          progress=False)
+    assert small.batch is False and len(messages_sent(api)) == 3
+    more = claude_nb.map("{x}", [1, 2, 3, 4, 5, 6], batch=None, cache=tmp_path / "s.jsonl",
+                         progress=False)
+    assert more.batch is False  # 6 items but only 3 missing: parallel again
+    larger = claude_nb.map("{x}", list(range(10, 20)), batch=None, cache=tmp_path / "s.jsonl",
+                           progress=False)
+    assert larger.batch is True and len(batch_creates(api)) == 1 and all(r.ok for r in larger)
