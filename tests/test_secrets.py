@@ -146,7 +146,10 @@ def test_saved_notebook_has_no_key(api: LoopbackServer, tmp_path: Any) -> None:
     assert len(api.requests) == 3
     errors = [o for o in nb.cells[2].outputs if o["output_type"] == "error"]
     assert len(errors) == 1 and len(errors[0]["traceback"]) == 1  # one line, no wall
-    assert "invalid x-api-key" in errors[0]["traceback"][0]
+    cards = [o for o in nb.cells[2].outputs if o["output_type"] == "display_data"
+             and "cnb-error" in o["data"].get("text/html", "")]
+    assert len(cards) == 1 and "invalid x-api-key" in cards[0]["data"]["text/html"]
+    assert "invalid x-api-key" not in errors[0]["traceback"][0]  # shown once, in the card
     printed = "".join(o.get("text", "") for o in nb.cells[5].outputs)
     assert "Backend(" in printed and "<Reply failed" in printed and "APIError(" in printed
     assert_clean(raw, "the saved notebook")
