@@ -330,7 +330,7 @@ def test_chat_widget_streams_remembers_and_stops(jupyter_server, lab, srv):
         text_turn("Fourth answer."),
     )
     path = jupyter_server.notebook(
-        "chat.ipynb", ["from claude_nb.frontends.chat import Chat\nc = Chat()\nc"])
+        "chat.ipynb", ["from claude_nb import Chat\nc = Chat()\nc"])
     lab.open(path)
     lab.run_all()
     lab.wait_done()
@@ -426,7 +426,9 @@ def test_screenshots_thinking_and_tool_light_and_dark(jupyter_server, lab, srv):
     assert "get_weather" in text and "Weather in Paris" in text
     assert turn.locator(".cnb-thinking").count() == 1 and turn.locator(".cnb-tool").count() == 1
     # the tool really ran, and its result went back in the second request
-    results = srv.requests[1].body["messages"][-1]["content"]
+    # (thinking asks the Models API for the model's capabilities first)
+    sent = [r for r in srv.requests if r.path == "/v1/messages"]
+    results = sent[1].body["messages"][-1]["content"]
     assert results[0]["type"] == "tool_result" and "18 °C" in str(results[0]["content"])
     assert all(r.error is None for r in srv.requests)
     # open the cards so the screenshot shows them
