@@ -93,6 +93,7 @@ def test_rerun_sends_only_missing_and_duplicates_once(api: Any, tmp_path: Path) 
     state = tmp_path / "s.jsonl"
     first = claude_nb.map("Q {x}", [1, 2, 3, 3], cache=state, progress=False)
     assert len(messages_sent(api)) == 3 and first[2].text == first[3].text
+    assert first.cost == pytest.approx(sum(r.cost for r in first[:3]))  # paid once for 3
     again = claude_nb.map("Q {x}", [1, 2, 3, 4, 5], cache=state, progress=False)
     assert len(messages_sent(api)) == 5  # only 4 and 5 were sent
     assert [r.text for r in again][:3] == [r.text for r in first][:3]

@@ -87,7 +87,9 @@ class MapResult(Sequence[ItemResult]):
 
     @property
     def cost(self) -> float | None:
-        costs = [i.cost for i in self.items if i.cost is not None]
+        """USD of the answers (a prompt given twice was sent, and paid, once)."""
+        first = [self.items[ix[0]] for ix in self.job.by_key.values()]
+        costs = [i.cost for i in first if i.cost is not None]
         return sum(costs) if costs else None
 
     @property
