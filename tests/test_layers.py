@@ -128,3 +128,146 @@ def test_only_the_backend_seam_reaches_the_demo_and_only_lazily() -> None:
     assert _crossing(PACKAGE / "run" / "session.py", "claude_nb.demo", top_level=False) is not None
     assert _crossing(PACKAGE / "loopback" / "server.py", "claude_nb.run.session", False) is not None
     assert _crossing(PACKAGE / "demo" / "backend.py", "claude_nb.loopback.sse", True) is None
+
+
+# ---------------------------------------------------------------- docs/architecture.md is true
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "architecture.md"
+"""Read from the repository's docs (beside tests/), not from the installed package."""
+
+ROOT = "claude_nb"
+Arrow = tuple[str, str, bool]  # (from, to, lazy)
+
+
+def _fenced(kind: str, text: str | None = None) -> list[str]:
+    """The lines of the doc's first ```kind block."""
+    lines = (DOC.read_text(encoding="utf-8") if text is None else text).splitlines()
+    start = lines.index(f"```{kind}") + 1
+    return lines[start:lines.index("```", start)]
+
+
+def _arrows(lines: list[str]) -> list[Arrow]:
+    """`a -> b` or `a -> b [lazy]` lines; blank lines and `#` comments skipped."""
+    out = []
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        lazy = line.endswith("[lazy]")
+        src, arrow, dst = line.removesuffix("[lazy]").split()
+        assert arrow == "->", f"not an arrow: {line!r}"
+        out.append((src, dst, lazy))
+    return out
+
+
+def _rel(module: str) -> str | None:
+    """`claude_nb.render.markdown` -> "render/markdown.py"; a package -> its __init__.py;
+    None when no such file is in the package."""
+    parts = module.split(".")[1:]
+    for rel in ("/".join(parts) + ".py", "/".join([*parts, "__init__.py"])):
+        if (PACKAGE / rel).is_file():
+            return rel
+    return None
+
+
+def _type_only_lines(path: Path) -> set[int]:
+    """Lines of the imports under `if TYPE_CHECKING:` (annotations only, nothing runs)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {inner.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
+            for inner in ast.walk(node) if isinstance(inner, (ast.Import, ast.ImportFrom))}
+
+
+def _dependencies() -> tuple[dict[tuple[str, str], list[bool]], dict[tuple[str, str], list[bool]]]:
+    """Every real import, as (sub-package, sub-package) and as (module file, module file)
+    pairs, each with the at-module-level flag of every import behind it. `from ..render
+    import blocks` counts as importing render/blocks.py (and the render package). Between
+    sub-packages every import counts (the layers hold for annotations too); between modules
+    a type-only one does not (the tool loop names `Reply` in annotations, session runs it)."""
+    groups: dict[tuple[str, str], list[bool]] = {}
+    modules: dict[tuple[str, str], list[bool]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        src = path.relative_to(PACKAGE).as_posix()
+        src_group = _group(_module_name(path)) or ROOT
+        type_only = _type_only_lines(path)
+        for line, target, top_level, names in _imports(path):
+            dst_group = _group(target) or ROOT
+            if dst_group != src_group:
+                groups.setdefault((src_group, dst_group), []).append(top_level)
+            if line in type_only:
+                continue
+            targets = [_rel(target)] + [_rel(f"{target}.{n}") for n in names]
+            for dst in {t for t in targets if t is not None and t != src}:
+                modules.setdefault((src, dst), []).append(top_level)
+    return groups, modules
+
+
+def _arrow_problems(arrows: list[Arrow], groups: dict[tuple[str, str], list[bool]],
+                    modules: dict[tuple[str, str], list[bool]]) -> list[str]:
+    """Where the documented arrows and the real imports disagree."""
+    problems = []
+    documented = set()
+    for src, dst, lazy in arrows:
+        real = (modules if src.endswith(".py") else groups).get((src, dst))
+        documented.add((src, dst))
+        if not real:
+            problems.append(f"{src} -> {dst}: documented, but no import")
+        elif lazy and any(real):
+            problems.append(f"{src} -> {dst}: documented [lazy], imported at module level")
+        if src.endswith(".py") and modules.get((dst, src)):
+            problems.append(f"{dst} imports {src}, against the documented {src} -> {dst}")
+    for (src, dst), flags in sorted(groups.items()):
+        if (src, dst) not in documented:
+            how = "at module level" if any(flags) else "inside a function"
+            problems.append(f"{src} imports {dst} ({how}): not an arrow in the doc")
+    return problems
+
+
+def test_every_arrow_in_the_doc_is_an_import_and_every_import_an_arrow() -> None:
+    groups, modules = _dependencies()
+    assert _arrow_problems(_arrows(_fenced("arrows")), groups, modules) == []
+
+
+def test_the_arrow_check_fails_on_a_false_doc() -> None:
+    """The checker itself: a made-up arrow, a missing one, a wrong [lazy], a module arrow
+    run backwards are each reported."""
+    groups, modules = _dependencies()
+    arrows = _arrows(_fenced("arrows"))
+    real = [a for a in arrows if not a[0].endswith(".py") and not a[2]]
+    dropped = real[0]
+    lazy_lie = (real[1][0], real[1][1], True)
+    false_doc = [a for a in arrows if a not in (dropped, real[1])] + [
+        lazy_lie, ("protocol", "render", False),
+        ("render/markdown.py", "frontends/presenter.py", False)]
+    problems = _arrow_problems(false_doc, groups, modules)
+    assert f"{dropped[0]} imports {dropped[1]}" in "\n".join(problems)
+    assert f"{lazy_lie[0]} -> {lazy_lie[1]}: documented [lazy], imported at module level" \
+        in problems
+    assert "protocol -> render: documented, but no import" in problems
+    assert ("frontends/presenter.py imports render/markdown.py, against the documented "
+            "render/markdown.py -> frontends/presenter.py") in problems
+
+
+def _tree(lines: list[str]) -> set[str]:
+    """The paths in the doc's module tree (two spaces a level; a directory ends in `/`)."""
+    paths: set[str] = set()
+    stack: list[str] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        depth = (len(line) - len(line.lstrip(" "))) // 2
+        name = line.split()[0]
+        del stack[depth:]
+        stack.append(name.rstrip("/"))
+        paths.add("/".join(stack[1:]) + ("/" if name.endswith("/") else ""))
+    return paths - {"/"}
+
+
+def test_the_module_tree_in_the_doc_is_the_package() -> None:
+    listed = _tree(_fenced("tree"))
+    modules = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
+               if p.name != "__init__.py" or p.stat().st_size}  # an empty __init__ holds nothing
+    documented = {p for p in listed if p.endswith(".py")}
+    assert sorted(modules - documented) == [], "modules missing from docs/architecture.md"
+    assert sorted(documented - modules) == [], "docs/architecture.md lists modules that are gone"
+    assert [p for p in listed if not (PACKAGE / p).exists()] == []

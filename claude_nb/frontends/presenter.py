@@ -1,7 +1,7 @@
 """Events → view ops: the live rendering of a reply, coalesced like rich's `Live`.
 
 Text and thinking stream through `StreamingMarkdown` (committed HTML is sent once, only the
-open tail is re-sent); tool input streams as raw text; every card comes from `cards` (the one
+open tail is re-sent); tool input streams as raw text; every card comes from `render/` (its one
 escaping path). Deltas are buffered and flushed at most every `interval` seconds, and always
 at block ends and at the end of the reply, so a fast stream costs a bounded number of updates.
 """

@@ -316,7 +316,7 @@ function hubFor(model) {
 // ---------------------------------------------------------------------------------------
 // View: one rendering of the model inside an output.
 
-/** Like cards.py's durations: "4.2 s", "1 min 05 s". @param {number} s */
+/** Like render/html.py's durations: "4.2 s", "1 min 05 s". @param {number} s */
 function formatElapsed(s) {
   if (s < 60) return `${Math.max(0, s).toFixed(1)} s`;
   return `${Math.floor(s / 60)} min ${String(Math.floor(s % 60)).padStart(2, "0")} s`;
