@@ -21,13 +21,13 @@ from typing import Any
 from ..protocol.errors import (
     APIError,
     ClaudeNBError,
-    ConnectionLost,
     OutputError,
     classify,
     redact_secret,
 )
 from ..run.backend import Backend
 from ..run.client import new_client
+from ..run.retry import retry_delay
 from ..run.session import Conversation
 from .items import USAGE_FIELDS
 from .job import Job, answer_record
@@ -99,17 +99,10 @@ class Limiter:
 
 
 def _retry_after(error: ClaudeNBError, attempt: int, most: int) -> float | None:
-    """Seconds before this item's next attempt, or None when it should not be retried."""
-    if attempt + 1 >= most:
-        return None
-    if isinstance(error, APIError):
-        if not error.retryable:
-            return None
-        if error.retry_after is not None:
-            return error.retry_after if error.retry_after <= MAX_WAIT else None
-    elif not isinstance(error, ConnectionLost):
-        return None
-    return min(30.0, 0.5 * 2 ** attempt) * (0.5 + random.random() / 2)
+    """Seconds before this item's next attempt (of `most`), or None when it should not be
+    retried: the run loop's policy, with jitter and a 30 s backoff cap."""
+    return retry_delay(error, attempt, retries=most - 1, cap=MAX_WAIT, backoff_cap=30.0,
+                       jitter=True)
 
 
 class _Run:

@@ -14,20 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 from ..protocol.errors import (
     APIError,
-    ClaudeNBError,
     ConfigError,
     classify,
     quotes_secret,
     redact_secret,
 )
 from ..protocol.events import Notice, Retrying, ToolChanged, TurnBegan
-from ..protocol.options import Options
 from ..protocol.status import ToolStatus
 from ..protocol.transcript import ToolUseBlock, Turn
 from . import backend as _backend
 from . import models
 from .cachemarkers import create_stream
 from .toolrun import run_call
+from .retry import retry_delay
 
 if TYPE_CHECKING:
     from .session import Reply
@@ -96,7 +95,7 @@ async def _stream_turn(reply: Reply, messages: list[dict[str, Any]], iteration: 
                 error.hint = ("The API rejected the request; with a prefill this usually "
                               "means this model or setting (e.g. extended thinking) does "
                               "not accept an assistant prefill. Drop --prefill.")
-            delay = _retry_delay(error, attempt, opts)
+            delay = retry_delay(error, attempt, retries=opts.max_retries, cap=opts.retry_cap)
             if delay is None or turn.first_event_at is not None:
                 raise error from (None if quotes_secret(exc, key) else exc)
             reply.turns.pop()  # nothing arrived: the attempt leaves no trace but a notice
@@ -121,20 +120,6 @@ async def _fit(reply: Reply, client: Any,
     kwargs, notices = models.fit(kwargs, info)
     warning = models.deprecation_warning(info) if info is not None else None
     return kwargs, [*notices, *([warning] if warning else [])]
-
-
-def _retry_delay(error: ClaudeNBError, attempt: int, opts: Options) -> float | None:
-    """Seconds to wait before retrying, or None when not retrying (capped retry-after)."""
-    if attempt >= opts.max_retries:
-        return None
-    if isinstance(error, APIError):
-        if not error.retryable:
-            return None
-        if error.retry_after is not None:
-            return error.retry_after if error.retry_after <= opts.retry_cap else None
-    elif type(error).__name__ != "ConnectionLost":
-        return None
-    return min(opts.retry_cap, 0.5 * 2 ** attempt)
 
 
 async def _run_tools(reply: Reply, calls: list[ToolUseBlock]) -> list[dict[str, Any]]:
