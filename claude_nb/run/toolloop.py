@@ -25,8 +25,8 @@ from ..protocol.transcript import ToolUseBlock, Turn
 from . import backend as _backend
 from . import models
 from .cachemarkers import create_stream
-from .toolrun import run_call
 from .retry import retry_delay
+from .toolrun import run_call
 
 if TYPE_CHECKING:
     from .session import Reply
