@@ -444,7 +444,7 @@ Iterating a reply yields claude_nb's own event values, in order (text deltas, bl
 and ends, tool status, the end). In a script, Ctrl-C while iterating closes the stream
 cleanly."""),
     code("""
-from claude_nb.protocol.transcript import BlockDelta
+from claude_nb.protocol.changes import BlockDelta
 
 for event in conv.send("And the capital of Japan?"):
     if isinstance(event, BlockDelta) and event.kind == "text":

@@ -85,7 +85,7 @@ def test_count_tokens_does_not_send(api: Any) -> None:
 SCRIPT = textwrap.dedent('''
     import asyncio, sys, threading
     from claude_nb import Conversation
-    from claude_nb.protocol.transcript import BlockDelta
+    from claude_nb.protocol.changes import BlockDelta
 
     conv = Conversation()
     reply = conv.send("sync please").wait()

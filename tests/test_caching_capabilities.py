@@ -12,7 +12,7 @@ from claude_nb.loopback.compaction import Compaction
 from claude_nb.protocol.errors import ConfigError
 from claude_nb.protocol.events import Failed, Notice
 from claude_nb.protocol.pricing import cost
-from claude_nb.protocol.transcript import CompactionBlock
+from claude_nb.protocol.blocks import CompactionBlock
 from claude_nb.protocol.usage import totals
 from claude_nb.run.session import Conversation
 

@@ -23,7 +23,7 @@ import claude_nb.render.markdown
 
 from claude_nb.render import blocks, exports
 
-from claude_nb.protocol import transcript
+from claude_nb.protocol import blocks as block_types
 from claude_nb.render.blocks import block_html, kind_of, live_block_html, tool_card_html
 from claude_nb.render.citations import Citations
 from claude_nb.render.context import ToolView
@@ -37,10 +37,11 @@ from claude_nb.render.static import (
 )
 from claude_nb.render.toolcards import tool_status_html
 from claude_nb.render.toolresults import tool_result_html, tool_result_text
-from claude_nb.protocol.transcript import (
+from claude_nb.protocol.blocks import (
     Block, RedactedThinkingBlock, ServerToolResultBlock, ServerToolUseBlock, TextBlock,
-    ThinkingBlock, ToolUseBlock, Turn, UnknownBlock, Usage,
+    ThinkingBlock, ToolUseBlock, UnknownBlock,
 )
+from claude_nb.protocol.transcript import Turn, Usage
 
 
 def _load_sanitize_tests() -> Any:
@@ -123,7 +124,7 @@ def make_turn(*blocks: Block, stop: str | None = "end_turn", ended: bool = True)
 
 
 def test_every_block_class_has_a_renderer_in_every_table() -> None:
-    classes = [obj for _, obj in inspect.getmembers(transcript, inspect.isclass)
+    classes = [obj for _, obj in inspect.getmembers(block_types, inspect.isclass)
                if issubclass(obj, Block)]
     for table in (blocks.HTML_RENDERERS, exports.MARKDOWN_RENDERERS, exports.PLAIN_RENDERERS,
                   blocks.KINDS):

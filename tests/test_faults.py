@@ -32,7 +32,8 @@ from claude_nb.loopback import (BAD_JSON, GARBAGE_LINE, LoopbackServer, RawBlock
                                 http_error_names, text_turn, transcript)
 from claude_nb.protocol.sse import parse_frame
 from claude_nb.run.session import Conversation, Reply
-from claude_nb.protocol.transcript import UnknownBlock, UnknownEvent
+from claude_nb.protocol.blocks import UnknownBlock
+from claude_nb.protocol.changes import UnknownEvent
 
 SECRET = "sk-test-SECRET-0123456789"
 FILE_REQUEST_ID = "req_011CSHoEeqs5C35K2UUqR7Fy"  # the id in every shared http_errors file

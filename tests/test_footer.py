@@ -15,7 +15,7 @@ from typing import Any
 from claude_nb.frontends.presenter import Presenter
 from claude_nb.loopback import text_turn
 from claude_nb.protocol.throughput import CHARS_PER_TOKEN, output_count, tokens_per_second
-from claude_nb.protocol.transcript import BlockDelta
+from claude_nb.protocol.changes import BlockDelta
 from claude_nb.render import exports, static
 from claude_nb.run.session import Conversation
 

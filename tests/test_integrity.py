@@ -28,7 +28,8 @@ from claude_nb.loopback import (LoopbackServer, Stream, Text, ToolUse, Turn as S
 from claude_nb.protocol.sse import parse_frame
 from claude_nb.run.session import Conversation
 from claude_nb.run.toolschema import tool
-from claude_nb.protocol.transcript import BlockDelta, Turn
+from claude_nb.protocol.changes import BlockDelta
+from claude_nb.protocol.transcript import Turn
 
 # Deliberately broken streams (an `event: error`): covered in test_faults.py.
 BROKEN = {"error_before_content", "midstream_error_overloaded"}

@@ -17,11 +17,11 @@ from claude_nb.frontends.view import LiveView
 from claude_nb.frontends.viewops import ViewOp
 from claude_nb.loopback import Text, Thinking, Turn, text_turn
 from claude_nb.protocol.events import Finished, TurnBegan
-from claude_nb.protocol.transcript import (
+from claude_nb.protocol.blocks import TextBlock
+from claude_nb.protocol.changes import (
     BlockDelta,
     BlockFinished,
     BlockStarted,
-    TextBlock,
 )
 from claude_nb.render.markdown import render
 from claude_nb.render.sanitize import clean

@@ -10,12 +10,14 @@ from anthropic.types.beta import BetaRawMessageStreamEvent
 from support import sse_events
 
 from claude_nb.protocol.pricing import PRICES, cost, price_for
-from claude_nb.protocol.transcript import (
+from claude_nb.protocol.blocks import (
     CompactionBlock,
     FallbackBlock,
     TextBlock,
-    Turn,
     UnknownBlock,
+)
+from claude_nb.protocol.transcript import (
+    Turn,
     Usage,
 )
 from claude_nb.protocol.usage import totals, turn_row, usage_rows

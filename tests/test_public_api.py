@@ -11,7 +11,8 @@ import pytest
 
 import claude_nb
 
-MODULES = ["claude_nb", "claude_nb.protocol.transcript", "claude_nb.run.session",
+MODULES = ["claude_nb", "claude_nb.protocol.transcript", "claude_nb.protocol.blocks",
+           "claude_nb.protocol.changes", "claude_nb.run.session",
            "claude_nb.protocol.events", "claude_nb.protocol.errors", "claude_nb.render.markdown",
            "claude_nb.render.blocks", "claude_nb.render.static", "claude_nb.render.exports",
            "claude_nb.render.sanitize", "claude_nb.protocol.tooltypes", "claude_nb.run.toolschema",

@@ -14,7 +14,7 @@ from claude_nb.protocol.events import Failed, Finished, Retrying, ToolChanged, T
 from claude_nb.loopback import (Text, ToolUse, Turn as ScriptTurn, http_error,
                                 http_error_file, text_turn, transcript)
 from claude_nb.run.session import Conversation
-from claude_nb.protocol.transcript import BlockDelta
+from claude_nb.protocol.changes import BlockDelta
 
 
 def valid(server: Any) -> None:

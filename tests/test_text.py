@@ -21,7 +21,7 @@ from claude_nb.frontends.display import static_bundle
 from claude_nb.loopback import LoopbackServer, Pause, RawBlock, Stream, Turn, text_turn
 from claude_nb.protocol.sse import parse_frame
 from claude_nb.run.session import Conversation
-from claude_nb.protocol.transcript import BlockDelta
+from claude_nb.protocol.changes import BlockDelta
 
 # One paragraph per line (no Markdown syntax), so each line must appear verbatim in the HTML.
 LINES = [

@@ -7,9 +7,12 @@ from typing import Any
 import pytest
 from anthropic.types import RawMessageStreamEvent
 
-from claude_nb.protocol.transcript import (BlockDelta, RedactedThinkingBlock, ServerToolResultBlock,
-                                  ServerToolUseBlock, TextBlock, ThinkingBlock, ToolUseBlock,
-                                  Turn, TurnFinished, UnknownBlock, UnknownEvent)
+from claude_nb.protocol.blocks import (
+    RedactedThinkingBlock, ServerToolResultBlock, ServerToolUseBlock, TextBlock, ThinkingBlock,
+    ToolUseBlock, UnknownBlock,
+)
+from claude_nb.protocol.changes import BlockDelta, TurnFinished, UnknownEvent
+from claude_nb.protocol.transcript import Turn
 from support import sse_events, transcript_names
 
 

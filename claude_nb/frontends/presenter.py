@@ -14,14 +14,16 @@ from collections.abc import Callable
 from typing import Any
 
 from ..protocol.events import Failed, Finished, Notice, Retrying, Stopped, ToolChanged, TurnBegan
-from ..protocol.transcript import (
+from ..protocol.blocks import (
     Block,
-    BlockDelta,
-    BlockFinished,
-    BlockStarted,
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
+)
+from ..protocol.changes import (
+    BlockDelta,
+    BlockFinished,
+    BlockStarted,
     TurnFinished,
     UnknownEvent,
 )

@@ -7,12 +7,14 @@ import sys
 from typing import Any, TextIO
 
 from ..protocol.events import Failed, Notice, Retrying, Stopped, ToolChanged
-from ..protocol.transcript import (
+from ..protocol.blocks import (
+    ThinkingBlock,
+    ToolUseBlock,
+)
+from ..protocol.changes import (
     BlockDelta,
     BlockFinished,
     BlockStarted,
-    ThinkingBlock,
-    ToolUseBlock,
 )
 from ..run.session import Conversation, Reply
 

@@ -10,7 +10,8 @@ from .script import (
     Response, ServerToolUse, Stream, Text, Thinking, ToolUse, Turn, WebSearchResult, as_stream,
     echo_reply, estimate_tokens, http_error, http_error_file, text_turn,
 )
-from .server import LoopbackServer, RequestRecord, StreamRecord
+from .records import RequestRecord, StreamRecord
+from .server import LoopbackServer
 from .sse import assemble, frame, http_error_names, transcript, transcript_names
 from .validate import validate
 

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ClaudeNBError
 from .status import ToolStatus
-from .transcript import Change, ToolUseBlock, Turn
+from .blocks import ToolUseBlock
+from .changes import Change
+from .transcript import Turn
 
 if TYPE_CHECKING:
     from .tooltypes import ToolOutcome

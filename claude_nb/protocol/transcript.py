@@ -5,31 +5,31 @@ async run paths. It is pure (time is passed in), accepts the SDK's pydantic even
 object with the same attributes (unknown events arrive as loose objects), and never raises
 on an event or block type it does not know: those become `UnknownBlock`s or `UnknownEvent`
 changes that renderers show as neutral cards.
+
+The block values are in `protocol/blocks.py`, the change values in `protocol/changes.py`;
+this module holds the turn, its usage, and the event -> handler and (block, delta) ->
+handler tables that `apply` dispatches through (one dict lookup per event and per delta).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import throughput
+from .blocks import (
+    TOOL_RESULT_SUFFIX, Block, CompactionBlock, FallbackBlock, RedactedThinkingBlock,
+    ServerToolUseBlock, TextBlock, ThinkingBlock, ToolUseBlock, UnknownBlock, field_of,
+    new_block, plain,
+)
+from .changes import (
+    BlockDelta, BlockFinished, BlockStarted, Change, TurnFinished, TurnStarted, UnknownEvent,
+    UsageUpdated,
+)
 
-__all__ = [
-    "Block", "TextBlock", "ThinkingBlock", "RedactedThinkingBlock", "ToolUseBlock",
-    "ServerToolUseBlock", "ServerToolResultBlock", "CompactionBlock", "FallbackBlock",
-    "UnknownBlock", "Usage", "Turn",
-    "Change", "TurnStarted", "BlockStarted", "BlockDelta", "BlockFinished", "UsageUpdated",
-    "TurnFinished", "UnknownEvent",
-]
-
-
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    """Attribute or key access: SDK models, loose objects and plain dicts look alike here."""
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
+__all__ = ["Turn", "Usage"]
 
 
 def _grow(obj: Any, name: str, text: str) -> None:
@@ -42,200 +42,6 @@ def _grow(obj: Any, name: str, text: str) -> None:
         value += text
     finally:
         setattr(obj, name, value)
-
-
-def _plain(obj: Any) -> Any:
-    """A JSON-able copy of an SDK object (used once per block start, never per delta)."""
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    dump = getattr(obj, "to_dict", None) or getattr(obj, "model_dump", None)
-    if dump is not None:
-        try:
-            return dump()
-        except TypeError:
-            pass
-    if hasattr(obj, "__dict__"):
-        return {k: _plain(v) for k, v in vars(obj).items() if not k.startswith("_")}
-    return str(obj)
-
-
-# ---------------------------------------------------------------- blocks
-
-
-@dataclass(eq=False)
-class Block:
-    """One content block of an assistant turn, in the order the API numbered them."""
-
-    index: int
-    type: str
-    done: bool = False
-    started_at: float = 0.0
-    finished_at: float | None = None
-
-    def to_param(self) -> dict[str, Any] | None:
-        """The block as sent back to the API, or None when it must not be (incomplete)."""
-        return None
-
-
-@dataclass(eq=False)
-class TextBlock(Block):
-    text: str = ""
-    citations: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_param(self) -> dict[str, Any] | None:
-        # The API rejects empty and whitespace-only text blocks.
-        return {"type": "text", "text": self.text} if self.text.strip() else None
-
-
-@dataclass(eq=False)
-class ThinkingBlock(Block):
-    thinking: str = ""
-    signature: str = ""
-
-    def to_param(self) -> dict[str, Any] | None:
-        # The API rejects thinking sent back without its signature (it arrives last).
-        if not self.signature:
-            return None
-        return {"type": "thinking", "thinking": self.thinking, "signature": self.signature}
-
-
-@dataclass(eq=False)
-class RedactedThinkingBlock(Block):
-    data: str = ""
-
-    def to_param(self) -> dict[str, Any] | None:
-        return {"type": "redacted_thinking", "data": self.data}
-
-
-@dataclass(eq=False)
-class ToolUseBlock(Block):
-    """A client tool call; `input_json` grows while streaming, `input` is set once parsed."""
-
-    id: str = ""
-    name: str = ""
-    input_json: str = ""
-    input: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def parse_input(self) -> None:
-        """Parse the streamed JSON; leaves `input` None when it is cut or malformed."""
-        try:
-            value = json.loads(self.input_json) if self.input_json.strip() else {}
-        except ValueError:
-            return
-        if isinstance(value, dict):
-            self.input = value
-
-    def to_param(self) -> dict[str, Any] | None:
-        if not self.done or self.input is None:
-            return None
-        return {"type": self.type, "id": self.id, "name": self.name, "input": self.input}
-
-
-@dataclass(eq=False)
-class ServerToolUseBlock(ToolUseBlock):
-    """A server tool call (web search, code execution...): the API runs it, not us."""
-
-
-@dataclass(eq=False)
-class ServerToolResultBlock(Block):
-    """`web_search_tool_result` and its siblings: the whole content arrives at start."""
-
-    tool_use_id: str = ""
-    content: Any = None
-
-    @property
-    def is_error(self) -> bool:
-        kind = self.content.get("type", "") if isinstance(self.content, dict) else ""
-        return str(kind).endswith("_error")
-
-    def to_param(self) -> dict[str, Any] | None:
-        return {"type": self.type, "tool_use_id": self.tool_use_id, "content": self.content}
-
-
-@dataclass(eq=False)
-class CompactionBlock(Block):
-    """The server's summary of the conversation before it (context management).
-
-    It replaces what it summarizes, so it goes back in the history verbatim; `content` None
-    means the compaction failed (the API treats such a block as a no-op).
-    """
-
-    content: str | None = None
-    encrypted_content: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # signature, tool_changes: verbatim
-
-    def to_param(self) -> dict[str, Any] | None:
-        if not self.done:
-            return None
-        return {"type": "compaction", "content": self.content,
-                "encrypted_content": self.encrypted_content, **self.extra}
-
-
-@dataclass(eq=False)
-class FallbackBlock(Block):
-    """Where one model's output gives way to another's: `from_model` declined."""
-
-    from_model: str = ""
-    to_model: str = ""
-    trigger: dict[str, Any] = field(default_factory=dict)
-
-    def to_param(self) -> dict[str, Any] | None:
-        return {"type": "fallback", "from": {"model": self.from_model},
-                "to": {"model": self.to_model}, "trigger": self.trigger}
-
-
-@dataclass(eq=False)
-class UnknownBlock(Block):
-    """A block type this version does not know: shown neutrally, never sent back."""
-
-    raw: dict[str, Any] = field(default_factory=dict)
-    deltas: list[dict[str, Any]] = field(default_factory=list)
-
-
-_TOOL_RESULT_SUFFIX = "_tool_result"
-
-
-def _new_block(index: int, cb: Any, now: float) -> Block:
-    """Block factory: one row per block family, unknown types fall through to UnknownBlock."""
-    btype = str(_get(cb, "type", "unknown"))
-    base: dict[str, Any] = {"index": index, "type": btype, "started_at": now}
-    if btype == "text":
-        cits = [_plain(c) for c in (_get(cb, "citations") or [])]
-        return TextBlock(**base, text=_get(cb, "text", "") or "", citations=cits)
-    if btype == "thinking":
-        return ThinkingBlock(**base, thinking=_get(cb, "thinking", "") or "",
-                             signature=_get(cb, "signature", "") or "")
-    if btype == "redacted_thinking":
-        return RedactedThinkingBlock(**base, data=_get(cb, "data", "") or "")
-    if btype in ("tool_use", "server_tool_use", "mcp_tool_use"):
-        cls = ToolUseBlock if btype == "tool_use" else ServerToolUseBlock
-        start_input = _plain(_get(cb, "input")) or {}
-        extra = {k: v for k, v in (_plain(cb) or {}).items()
-                 if k not in ("type", "id", "name", "input")}
-        block = cls(**base, id=_get(cb, "id", "") or "", name=_get(cb, "name", "") or "",
-                    extra=extra)
-        if start_input:  # some producers send the whole input at start, no deltas
-            block.input_json = json.dumps(start_input)
-        return block
-    if btype == "compaction":
-        extra = {k: v for k, v in (_plain(cb) or {}).items()
-                 if k in ("signature", "tool_changes") and v is not None}
-        return CompactionBlock(**base, content=_get(cb, "content"),
-                               encrypted_content=_get(cb, "encrypted_content"), extra=extra)
-    if btype == "fallback":
-        raw = _plain(cb) or {}
-        return FallbackBlock(**base, from_model=str((raw.get("from") or {}).get("model", "")),
-                             to_model=str((raw.get("to") or {}).get("model", "")),
-                             trigger=raw.get("trigger") or {})
-    if btype.endswith(_TOOL_RESULT_SUFFIX) or btype == "container_upload":
-        return ServerToolResultBlock(**base, tool_use_id=_get(cb, "tool_use_id", "") or "",
-                                     content=_plain(_get(cb, "content")))
-    return UnknownBlock(**base, raw=_plain(cb) or {})
 
 
 # ---------------------------------------------------------------- usage
@@ -256,13 +62,13 @@ class Usage:
             return
         for name in ("input_tokens", "output_tokens", "cache_read_input_tokens",
                      "cache_creation_input_tokens"):
-            value = _get(usage, name)
+            value = field_of(usage, name)
             if isinstance(value, int):
                 setattr(self, name, value)
-        hour = _get(_get(usage, "cache_creation"), "ephemeral_1h_input_tokens")
+        hour = field_of(field_of(usage, "cache_creation"), "ephemeral_1h_input_tokens")
         if isinstance(hour, int):
             self.cache_creation_1h = hour
-        stu = _plain(_get(usage, "server_tool_use"))
+        stu = plain(field_of(usage, "server_tool_use"))
         if isinstance(stu, dict):
             self.server_tool_use = {k: v for k, v in stu.items() if isinstance(v, int)}
 
@@ -275,55 +81,6 @@ class Usage:
         self.cache_creation_1h += other.cache_creation_1h
         for k, v in other.server_tool_use.items():
             self.server_tool_use[k] = self.server_tool_use.get(k, 0) + v
-
-
-# ---------------------------------------------------------------- changes
-
-
-@dataclass(frozen=True)
-class TurnStarted:
-    message_id: str
-    model: str
-
-
-@dataclass(frozen=True)
-class BlockStarted:
-    block: Block
-
-
-@dataclass(frozen=True)
-class BlockDelta:
-    """`kind` is text | thinking | input_json | citation | signature | compaction | unknown."""
-
-    block: Block
-    kind: str
-    text: str = ""
-
-
-@dataclass(frozen=True)
-class BlockFinished:
-    block: Block
-
-
-@dataclass(frozen=True)
-class UsageUpdated:
-    usage: Usage
-
-
-@dataclass(frozen=True)
-class TurnFinished:
-    stop_reason: str | None
-    stop_sequence: str | None = None
-
-
-@dataclass(frozen=True)
-class UnknownEvent:
-    type: str
-    raw: dict[str, Any]
-
-
-Change = (TurnStarted | BlockStarted | BlockDelta | BlockFinished | UsageUpdated
-          | TurnFinished | UnknownEvent)
 
 
 # ---------------------------------------------------------------- turn
@@ -361,32 +118,32 @@ class Turn:
         """Fold one stream event into the turn and say what changed."""
         if self.first_event_at is None:
             self.first_event_at = now
-        etype = _get(event, "type")
+        etype = field_of(event, "type")
         handler = _HANDLERS.get(etype) if isinstance(etype, str) else None
         if handler is None:
             if etype == "ping":
                 return []
-            unknown = UnknownEvent(str(etype), _plain(event) or {})
+            unknown = UnknownEvent(str(etype), plain(event) or {})
             self.unknown_events.append(unknown)
             return [unknown]
         return handler(self, event, now)
 
     def _on_message_start(self, event: Any, now: float) -> list[Change]:
-        msg = _get(event, "message")
-        self.message_id = _get(msg, "id", "") or ""
-        self.model = _get(msg, "model", "") or ""
-        self.usage.update(_get(msg, "usage"))
+        msg = field_of(event, "message")
+        self.message_id = field_of(msg, "id", "") or ""
+        self.model = field_of(msg, "model", "") or ""
+        self.usage.update(field_of(msg, "usage"))
         changes: list[Change] = [TurnStarted(self.message_id, self.model), UsageUpdated(self.usage)]
-        for cb in _get(msg, "content") or []:  # normally empty; honour it when not
+        for cb in field_of(msg, "content") or []:  # normally empty; honour it when not
             changes.extend(self._start_block(len(self.blocks), cb, now))
         return changes
 
     def _on_block_start(self, event: Any, now: float) -> list[Change]:
-        return self._start_block(int(_get(event, "index", len(self.blocks))),
-                                 _get(event, "content_block"), now)
+        return self._start_block(int(field_of(event, "index", len(self.blocks))),
+                                 field_of(event, "content_block"), now)
 
     def _start_block(self, index: int, cb: Any, now: float) -> list[Change]:
-        block = _new_block(index, cb, now)
+        block = new_block(index, cb, now)
         if index in self._by_index:  # a repeated index: keep both, never lose content
             index = max(self._by_index) + 1
             block.index = index
@@ -402,7 +159,7 @@ class Turn:
         return changes
 
     def _block_for(self, event: Any, now: float) -> Block:
-        index = int(_get(event, "index", -1))
+        index = int(field_of(event, "index", -1))
         block = self._by_index.get(index)
         if block is None:  # delta for a block never started: make a neutral one
             block = UnknownBlock(index=index, type="unknown", started_at=now)
@@ -412,13 +169,13 @@ class Turn:
 
     def _on_block_delta(self, event: Any, now: float) -> list[Change]:
         block = self._block_for(event, now)
-        delta = _get(event, "delta")
-        dtype = _get(delta, "type")
+        delta = field_of(event, "delta")
+        dtype = field_of(delta, "type")
         fn = _DELTAS.get((type(block), dtype)) if isinstance(dtype, str) else None
         if fn is None:
             if isinstance(block, UnknownBlock):
-                block.deltas.append(_plain(delta) or {})
-            return [BlockDelta(block, "unknown", json.dumps(_plain(delta), default=str))]
+                block.deltas.append(plain(delta) or {})
+            return [BlockDelta(block, "unknown", json.dumps(plain(delta), default=str))]
         return fn(self, block, delta, now)
 
     def _first_token(self, now: float) -> None:
@@ -426,38 +183,38 @@ class Turn:
             self.first_token_at = now
 
     def _delta_text(self, block: TextBlock, delta: Any, now: float) -> list[Change]:
-        text = _get(delta, "text", "") or ""
+        text = field_of(delta, "text", "") or ""
         _grow(block, "text", text)
         self._first_token(now)
         return [BlockDelta(block, "text", text)]
 
     def _delta_citation(self, block: TextBlock, delta: Any, now: float) -> list[Change]:
-        citation = _plain(_get(delta, "citation")) or {}
+        citation = plain(field_of(delta, "citation")) or {}
         block.citations.append(citation)
         return [BlockDelta(block, "citation", json.dumps(citation, default=str))]
 
     def _delta_thinking(self, block: ThinkingBlock, delta: Any, now: float) -> list[Change]:
-        text = _get(delta, "thinking", "") or ""
+        text = field_of(delta, "thinking", "") or ""
         _grow(block, "thinking", text)
         self._first_token(now)
         return [BlockDelta(block, "thinking", text)]
 
     def _delta_signature(self, block: ThinkingBlock, delta: Any, now: float) -> list[Change]:
-        block.signature = _get(delta, "signature", "") or ""
+        block.signature = field_of(delta, "signature", "") or ""
         return [BlockDelta(block, "signature", "")]
 
     def _delta_compaction(self, block: CompactionBlock, delta: Any, now: float) -> list[Change]:
         """A summary may arrive in pieces: both fields are appended."""
-        text = _get(delta, "content")
+        text = field_of(delta, "content")
         if isinstance(text, str):
             block.content = (block.content or "") + text
-        state = _get(delta, "encrypted_content")
+        state = field_of(delta, "encrypted_content")
         if isinstance(state, str):
             block.encrypted_content = (block.encrypted_content or "") + state
         return [BlockDelta(block, "compaction", text or "")]
 
     def _delta_json(self, block: ToolUseBlock, delta: Any, now: float) -> list[Change]:
-        text = _get(delta, "partial_json", "") or ""
+        text = field_of(delta, "partial_json", "") or ""
         _grow(block, "input_json", text)
         self._first_token(now)
         return [BlockDelta(block, "input_json", text)]
@@ -476,13 +233,13 @@ class Turn:
         return [BlockFinished(block)]
 
     def _on_message_delta(self, event: Any, now: float) -> list[Change]:
-        delta = _get(event, "delta")
-        self.stop_reason = _get(delta, "stop_reason") or self.stop_reason
-        self.stop_sequence = _get(delta, "stop_sequence") or self.stop_sequence
-        details = _get(delta, "stop_details")
+        delta = field_of(event, "delta")
+        self.stop_reason = field_of(delta, "stop_reason") or self.stop_reason
+        self.stop_sequence = field_of(delta, "stop_sequence") or self.stop_sequence
+        details = field_of(delta, "stop_details")
         if details is not None:
-            self.stop_details = _plain(details)
-        self.usage.update(_get(event, "usage"))
+            self.stop_details = plain(details)
+        self.usage.update(field_of(event, "usage"))
         return [UsageUpdated(self.usage)]
 
     def _on_message_stop(self, event: Any, now: float) -> list[Change]:
@@ -573,7 +330,7 @@ class Turn:
         """
         params = [p for b in self._after_fallback() if (p := b.to_param()) is not None]
         result_ids = {p["tool_use_id"] for p in params
-                      if p["type"].endswith(_TOOL_RESULT_SUFFIX)}
+                      if p["type"].endswith(TOOL_RESULT_SUFFIX)}
         calls = ("server_tool_use", "mcp_tool_use")
         return [p for p in params if not (p["type"] in calls and p["id"] not in result_ids)]
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..protocol.pricing import cost
-from ..protocol.transcript import CompactionBlock, FallbackBlock, Turn
+from ..protocol.blocks import CompactionBlock, FallbackBlock
+from ..protocol.transcript import Turn
 from ..protocol.usage import context_tokens
 from ..run.models import windows
 from . import html as h

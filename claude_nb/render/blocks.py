@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..protocol.transcript import (
+from ..protocol.blocks import (
     Block,
     CompactionBlock,
     FallbackBlock,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocol.transcript import TextBlock
+from ..protocol.blocks import TextBlock
 from . import html as h
 from .sanitize import safe_url
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocol.transcript import (
+from ..protocol.blocks import (
     Block,
     ServerToolResultBlock,
     ServerToolUseBlock,

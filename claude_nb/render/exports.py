@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..protocol.redact import redact
-from ..protocol.transcript import (
+from ..protocol.blocks import (
     Block,
     RedactedThinkingBlock,
     ServerToolResultBlock,
@@ -22,9 +22,9 @@ from ..protocol.transcript import (
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
-    Turn,
     UnknownBlock,
 )
+from ..protocol.transcript import Turn
 from . import apicards
 from . import html as h
 from .citations import Source, cite_numbers, with_marks

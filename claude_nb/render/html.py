@@ -63,7 +63,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..protocol.transcript import Block
+from ..protocol.blocks import Block
 from .sanitize import clean, defuse_tex_links, escape
 
 __all__ = [

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..protocol.status import ReplyStatus
-from ..protocol.transcript import (
+from ..protocol.blocks import (
     Block,
     ServerToolResultBlock,
     TextBlock,
-    Turn,
 )
+from ..protocol.transcript import Turn
 from . import html as h
 from .blocks import HTML_RENDERERS, text_run_html
 from .context import Ctx, Renderer, ToolView, lookup

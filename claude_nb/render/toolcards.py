@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..protocol.transcript import (
+from ..protocol.blocks import (
     ServerToolResultBlock,
     ServerToolUseBlock,
     ToolUseBlock,

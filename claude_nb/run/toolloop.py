@@ -21,7 +21,8 @@ from ..protocol.errors import (
 )
 from ..protocol.events import Notice, Retrying, ToolChanged, TurnBegan
 from ..protocol.status import ToolStatus
-from ..protocol.transcript import ToolUseBlock, Turn
+from ..protocol.blocks import ToolUseBlock
+from ..protocol.transcript import Turn
 from . import backend as _backend
 from . import models
 from .cachemarkers import create_stream

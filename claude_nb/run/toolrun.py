@@ -17,7 +17,7 @@ from typing import Any
 from ..protocol import events
 from ..protocol.status import ToolStatus
 from ..protocol.tooltypes import STOPPED_RESULT, Tool, ToolOutcome
-from ..protocol.transcript import ToolUseBlock
+from ..protocol.blocks import ToolUseBlock
 from .toolresults import convert_result, error_content, plain_text
 from .toolschema import InvalidToolInput
 
