@@ -18,8 +18,10 @@ from ..render import errorcards, exports, static
 from ..run.backend import set_api_key
 from ..run.session import Conversation, Reply
 from ..persist import provenance
+from ..persist.notebook import load_chat
 from . import nbcontext
 from .actions import Actions, reply_actions
+from .chatsaved import SavedTranscript
 from .exporting import export, export_text
 from .presenter import Presenter
 from .view import LiveView
@@ -50,6 +52,7 @@ class Chat:
         self._count = 0
         self._ids: dict[Reply, list[str]] = {}
         self._typed: dict[Reply, str] = {}  # what was typed, before `{name}` was rendered
+        self.saved = SavedTranscript(self.conversation)  # the output the notebook keeps
         # Browser messages may arrive on a subshell thread: every handler runs on the loop.
         self.view.on_action(Actions(
             {**reply_actions(lambda: self.reply), "send": self._send,
@@ -59,6 +62,25 @@ class Chat:
         self._show_restored()
 
     # ---- display
+
+    @classmethod
+    def resume(cls, path: str | Path, *, index: int = -1, **options: Any) -> Chat:
+        """A Chat that continues a Chat saved in the notebook at `path` (the last one, or the
+        `index`-th in cell order), from its saved transcript's records; `options` (e.g.
+        `tools=[f]`, `thinking=`) as for `Chat(...)`: model and system come from the records."""
+        return cls(conversation=load_chat(path, index=index, keep_alive=True, **options))
+
+    def _ipython_display_(self) -> None:
+        """In IPython: the live widget, then its saved transcript under it, replaced after
+        every turn so the saved notebook holds them all (`chatsaved`; the widget's own output
+        is never updated: that would re-render it and lose the typed text and scroll)."""
+        from IPython.display import display
+
+        bundle = self.view._repr_mimebundle_()
+        data = dict((bundle[0] if isinstance(bundle, tuple) else bundle) or {})
+        data["text/plain"] = "claude_nb.Chat (a live widget; its transcript is saved below)"
+        display(data, raw=True)
+        self.saved.show()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The live widget, with the static conversation so far as the fallback and its
@@ -147,8 +169,14 @@ class Chat:
         if card is not None:
             sink({"op": "block", "id": prefix + "context", "kind": "notice", "html": card})
         Presenter(sink, prefix=prefix).attach(reply)
-        self._loop.create_task(reply.run())
+        self._loop.create_task(self._run(reply))
         return reply
+
+    async def _run(self, reply: Reply) -> None:
+        try:
+            await reply.run()
+        finally:
+            self.saved.update()
 
     def _regenerate(self, msg: object) -> None:
         last = self.conversation.replies[-1] if self.conversation.replies else None
@@ -166,6 +194,7 @@ class Chat:
         self._ids.clear()
         self._typed.clear()
         self.view.push({"op": "clear"})
+        self.saved.update()
 
     def _set_key(self, msg: SetKeyAction) -> None:
         """The widget's key field: use the real API from the next message on."""

@@ -18,11 +18,16 @@ import re
 import shlex
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .provenance import KEY
+from .restore import restore
 
-__all__ = ["NotebookNotFound", "find_notebook", "read_records", "records_in"]
+if TYPE_CHECKING:
+    from ..run.session import Conversation
+
+__all__ = ["NotebookNotFound", "chat_transcripts", "find_notebook", "load_chat", "read_records",
+           "records_in"]
 
 _NEW = re.compile(r"^\s*%%?claude\b(?P<line>[^\n]*)")
 _API_TIMEOUT = 2.0  # seconds for the local jupyter_server sessions API
@@ -79,9 +84,47 @@ def records_in(notebook: Mapping[str, Any], *, cell_id: str | None = None,
     return records, False
 
 
+def chat_transcripts(notebook: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
+    """The turn records of each saved Chat transcript (`{"turns": [...]}` outputs), in cell
+    order: a Chat's companion output, or the widget output of an older claude_nb."""
+    found = []
+    for cell in notebook.get("cells") or []:
+        for output in cell.get("outputs") or []:
+            meta = (output.get("metadata") or {}).get(KEY)
+            if isinstance(meta, Mapping) and isinstance(meta.get("turns"), list):
+                found.append([dict(r) for r in meta["turns"] if isinstance(r, Mapping)])
+    return found
+
+
+def load_chat(path: str | os.PathLike[str], *, index: int = -1, **options: Any
+              ) -> Conversation:
+    """A `Conversation` rebuilt from the `index`-th Chat transcript saved in the notebook at
+    `path` (default: the last); model and system from its last record, `options` override."""
+    from ..run.session import Conversation
+
+    chats = chat_transcripts(_read(path))
+    if not chats:
+        raise NotebookNotFound(f"{path} holds no saved Chat transcript (save the notebook "
+                               "after the Chat's turns).")
+    try:
+        records = chats[index]
+    except IndexError:
+        raise NotebookNotFound(f"{path} holds {len(chats)} Chat transcript"
+                               f"{'s' * (len(chats) != 1)}, not one at index {index}.") from None
+    last = records[-1] if records else {}
+    saved = {"model": (last.get("request") or {}).get("model"), "system": last.get("system")}
+    conv = Conversation(**{**{k: v for k, v in saved.items() if v}, **options})
+    restore(conv, records)
+    return conv
+
+
 def read_records(path: str | os.PathLike[str], *, cell_id: str | None = None,
                  source: str | None = None) -> tuple[list[dict[str, Any]], bool]:
     """`records_in` for a notebook file."""
+    return records_in(_read(path), cell_id=cell_id, source=source)
+
+
+def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         notebook = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -90,7 +133,7 @@ def read_records(path: str | os.PathLike[str], *, cell_id: str | None = None,
         raise NotebookNotFound(f"{path} could not be read as a notebook ({exc}).") from None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise NotebookNotFound(f"{path} is not a notebook (no cells).")
-    return records_in(notebook, cell_id=cell_id, source=source)
+    return notebook
 
 
 # ---------------------------------------------------------------- which notebook is this
