@@ -780,8 +780,8 @@ def test_error_card_retry_and_unknown_event() -> None:
 
 
 def _fake_reply(**kw: Any) -> Any:
-    base = dict(turns=[_full_turn()], tool_outcomes={}, status="done", stop_reason_user=None,
-                error=None, prompt="What's the weather? <b>")
+    base = {"turns": [_full_turn()], "tool_outcomes": {}, "status": "done",
+            "stop_reason_user": None, "error": None, "prompt": "What's the weather? <b>"}
     return SimpleNamespace(**{**base, **kw})
 
 
