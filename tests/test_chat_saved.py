@@ -7,6 +7,8 @@ widget's own output is left alone. `Chat.resume(path)` continues that conversati
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import pytest
 from claude_nb.loopback import text_turn
 from claude_nb.persist.notebook import NotebookNotFound, chat_transcripts, load_chat
 from claude_nb.persist.provenance import KEY
+from test_resume import visible_text
 
 KEY_SHAPED = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv"  # someone else's key, pasted in a prompt
 SECRET_FRAGMENT = "SECRET-0123456789"  # of the `api` fixture's key
@@ -80,6 +83,13 @@ def test_saved_notebook_holds_every_chat_turn(api: Any, saved: Path) -> None:
     # (the box masks secrets in what is typed; the answer echoing the key is redacted)
     assert "first question ([redacted Anthropic API key])" in text
     assert "echoing [API key]." in text
+
+    # `jupyter nbconvert --to html --sanitize-html`: the transcript reads, no CSS text
+    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "html", "--sanitize-html",
+                    str(saved)], check=True, capture_output=True, timeout=120)
+    page = visible_text(saved.with_suffix(".html").read_text(encoding="utf-8"))
+    assert "Chat transcript · 2 turns" in page and ".cnb-" not in page
+    assert "first question" in page and "First answer" in page and "Second answer." in page
 
 
 def test_a_saved_chat_resumes(api: Any, saved: Path) -> None:
