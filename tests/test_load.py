@@ -144,8 +144,9 @@ def test_closed_views_and_finished_replies_are_freed(api: Any, monkeypatch: Any)
     from claude_nb import Conversation
 
     class Handle:
-        def update(self, bundle: dict[str, str], raw: bool = False) -> None:
-            self.bundle = bundle
+        def update(self, bundle: dict[str, str], raw: bool = False,
+                   metadata: dict[str, Any] | None = None) -> None:
+            self.bundle, self.metadata = bundle, metadata
 
     shown: list[weakref.ref[Any]] = []
 
