@@ -150,7 +150,7 @@ def _output_words(t: Totals) -> str:
     if not t.output_estimated:
         return f"out {t.usage.output_tokens:,}"
     if t.estimated_output is None:
-        return "out unknown (stopped)"
+        return "out unknown"  # the footer says how the turn ended (stopped, error)
     return f"out ~{t.estimated_output:,} (est.)"
 
 

@@ -364,7 +364,8 @@ def test_corpus_is_inert_live_static_and_reloaded(jupyter_server: Any, lab: Any)
     assert web.locator(".cnb-sources").count() >= 1
     failed = lab.output(CLAUDE_CELLS[3])
     assert failed.locator(".cnb-error").count() == 1
-    assert "claude_nb: Invalid request (400)" in failed.inner_text()
+    assert "Invalid request (400)" in failed.inner_text()  # in the card, once
+    assert failed.inner_text().count("Invalid request (400)") == 1
     errors = lab.output(CLAUDE_CELLS[3] - 1)
     assert errors.locator(".cnb-error").count() >= 3 and "ERRORS_OK" in errors.inner_text()
 
