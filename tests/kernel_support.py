@@ -60,3 +60,15 @@ def collect(kc: Any, msg_id: str, timeout: float = 30.0) -> Execution:
 
 def run(kc: Any, code: str, timeout: float = 30.0) -> Execution:
     return collect(kc, kc.execute(code), timeout)
+
+
+def shown(ex: Execution) -> str:
+    """Everything a reader sees in the cell's output: HTML or plain text, stream, error."""
+    parts = [ex.stream]
+    for out in ex.outputs:
+        data = out.get("data", {})
+        parts.append(data.get("text/html") or data.get("text/plain", ""))
+    parts.extend(d.get("text/html", "") for d in ex.displays.values())
+    if ex.error:
+        parts.extend(ex.error["traceback"])
+    return "\n".join(parts)

@@ -15,7 +15,7 @@ from claude_nb.loopback.compaction import Compaction, refusal_details
 from claude_nb.protocol.pricing import cost
 from claude_nb.protocol.transcript import Usage
 from claude_nb.render.apicards import cost_words
-from kernel_support import kernel, run
+from kernel_support import kernel, run, shown
 
 SYSTEM = "You help with pandas in a Jupyter notebook; answer briefly. " * 150
 
@@ -37,17 +37,6 @@ def kc(k: Any, api: Any) -> Any:
     assert run(k, code).error is None
     assert run(k, "%claude --new").error is None
     return k
-
-
-def shown(ex: Any) -> str:
-    parts = [ex.stream]
-    for out in ex.outputs:
-        data = out.get("data", {})
-        parts.append(data.get("text/html") or data.get("text/plain", ""))
-    parts.extend(d.get("text/html", "") for d in ex.displays.values())
-    if ex.error:
-        parts.extend(ex.error["traceback"])
-    return "\n".join(parts)
 
 
 def plain(ex: Any) -> str:

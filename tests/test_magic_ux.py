@@ -12,7 +12,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from claude_nb.loopback import http_error_file, text_turn
-from kernel_support import kernel, run
+from kernel_support import kernel, run, shown
 
 
 @pytest.fixture
@@ -37,18 +37,6 @@ def point(kc: Any, api: Any) -> None:
             "os.environ['ANTHROPIC_API_KEY'] = 'sk-test-x'; "
             "os.environ.pop('CLAUDE_NB_BACKEND', None)")
     assert run(kc, code).error is None
-
-
-def shown(ex: Any) -> str:
-    """Everything a reader sees in the cell's output: HTML or plain text, stream, error."""
-    parts = [ex.stream]
-    for out in ex.outputs:
-        data = out.get("data", {})
-        parts.append(data.get("text/html") or data.get("text/plain", ""))
-    parts.extend(d.get("text/html", "") for d in ex.displays.values())
-    if ex.error:
-        parts.extend(ex.error["traceback"])
-    return "\n".join(parts)
 
 
 def test_help_is_output_shown_once_and_the_cell_succeeds(k: Any) -> None:
