@@ -41,3 +41,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop running on the main
     thread for the rest of the session, which `asyncio.run` in other tests can't share."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture
+def shell() -> Iterator[Any]:
+    """A real terminal-style IPython shell with the extension loaded (no kernel)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    sh = InteractiveShell.instance()
+    sh.run_cell("%load_ext claude_nb")
+    yield sh
+    sh.run_cell("%unload_ext claude_nb")
+    InteractiveShell.clear_instance()

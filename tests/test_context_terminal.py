@@ -4,21 +4,10 @@ extension removes the failing-cell hook."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 from claude_nb.loopback import text_turn
-
-
-@pytest.fixture
-def shell() -> Iterator[Any]:
-    sh = InteractiveShell.instance()
-    sh.run_cell("%load_ext claude_nb")
-    yield sh
-    InteractiveShell.clear_instance()
 
 
 def test_error_and_card_in_the_terminal(api: Any, shell: Any, capsys: Any) -> None:

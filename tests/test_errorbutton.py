@@ -5,25 +5,14 @@ and streams into the button's view; while another turn runs, the click waits ins
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 from claude_nb.frontends.errorbutton import ErrorButton
 from claude_nb.loopback import text_turn
 from claude_nb.render.contextcard import ASK_ID
 
 CLICK = {"type": "approve", "id": ASK_ID}
-
-
-@pytest.fixture
-def shell() -> Iterator[Any]:
-    sh = InteractiveShell.instance()
-    sh.run_cell("%load_ext claude_nb")
-    yield sh
-    InteractiveShell.clear_instance()
 
 
 def blocks(button: ErrorButton) -> dict[str, str]:

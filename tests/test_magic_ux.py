@@ -9,19 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 from claude_nb.loopback import http_error_file, text_turn
 from kernel_support import kernel, run, shown
-
-
-@pytest.fixture
-def shell() -> Iterator[Any]:
-    sh = InteractiveShell.instance()
-    sh.run_cell("%load_ext claude_nb")
-    yield sh
-    sh.run_cell("%unload_ext claude_nb")
-    InteractiveShell.clear_instance()
 
 
 @pytest.fixture(scope="module")

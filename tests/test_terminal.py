@@ -5,21 +5,9 @@ from __future__ import annotations
 import _thread
 import threading
 from typing import Any
-from collections.abc import Iterator
 
-import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 from claude_nb.loopback import http_error_file, text_turn, transcript
-
-
-@pytest.fixture
-def shell() -> Iterator[Any]:
-    sh = InteractiveShell.instance()
-    sh.run_cell("%load_ext claude_nb")
-    yield sh
-    sh.run_cell("%unload_ext claude_nb")
-    InteractiveShell.clear_instance()
 
 
 def test_streams_text_to_the_terminal(api: Any, shell: Any, capsys: Any) -> None:
